@@ -1,0 +1,176 @@
+"""Integer multiply-accumulate unit, parameterized over multiplier, tree and accumulation.
+
+Cycle semantics (the spec that :mod:`golden.mac` models)
+-------------------------------------------------------
+All registers are in the ``sync`` domain (rising ``clk``, synchronous active-high ``rst`` that
+zeroes every register). On each rising edge, with ``a``, ``b``, ``clear`` and ``enable`` as seen
+by the accumulator (after the optional input register):
+
+* ``clear=0, enable=1``: ``acc <- acc + a*b``
+* ``clear=1, enable=1``: ``acc <- a*b`` (a new sum starts with this product: no bubble)
+* ``clear=1, enable=0``: ``acc <- 0``
+* ``clear=0, enable=0``: ``acc`` holds (the registers are clock-enabled, so they do not toggle)
+
+Arithmetic is modulo ``2**acc_width``; ``result`` reads ``acc`` as signed when either operand is
+signed. With ``input_reg`` the four inputs pass through one register first; with
+``output_reg`` ``result`` is registered once more. :attr:`Mac.latency` is the number of edges
+from the ports to ``result`` (1 + input_reg + output_reg); the initiation interval is 1.
+
+Accumulation
+------------
+``cpa`` (the baseline)
+    ``acc`` is one register. For ``mult="behavioural"`` the next value is ``acc + a*b`` in
+    Amaranth arithmetic. Otherwise the partial products and the ``acc`` row form one bit matrix
+    (a fused multiply-add tree), reduced to two rows and added by the final adder every cycle.
+``carry_save`` (TPE paper OPT1, "compressed accumulation")
+    The accumulator is two registers, ``sum`` (S) and ``carry`` (C), with
+    ``(S + C) mod 2**acc_width == acc``. The partial products and the S and C rows enter one
+    compressor tree whose two output rows are registered directly: no carry-propagate adder
+    sits in the loop. A final adder forms ``S + C`` for ``result`` only. S and C are also
+    outputs (roles ``sum``/``carry``) so that a testbench can check the invariant.
+
+Members
+-------
+a : In(a_width), signed if ``a_signed``
+b : In(b_width), signed if ``b_signed``
+clear : In(1)
+enable : In(1)
+result : Out(acc_width)
+sum, carry : Out(acc_width), only when ``accumulate="carry_save"``
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from tpegen.config import MacConfig
+
+from .arith import BitMatrix, add_product, final_add, reduce_matrix
+
+__all__ = ["Mac"]
+
+
+def _rows(matrix):
+    """Split a reduced matrix (<= 2 dots per column) into two rows of 1-bit values."""
+    zero = Const(0, 1)
+    row0 = [col[0] if len(col) > 0 else zero for col in matrix.columns]
+    row1 = [col[1] if len(col) > 1 else zero for col in matrix.columns]
+    return row0, row1
+
+
+class Mac(wiring.Component):
+    """Integer MAC generator. See the module docstring for ports and cycle semantics.
+
+    Parameters
+    ----------
+    config : MacConfig, optional
+        The parameters; alternatively pass them as keyword arguments (validated by
+        :class:`~tpegen.config.MacConfig`).
+    """
+
+    def __init__(self, config=None, **params):
+        if config is None:
+            config = MacConfig(**params)
+        elif params:
+            raise TypeError("pass either a MacConfig or keyword parameters, not both")
+        self.config = config
+        self.stats = {}
+        c = config
+        members = {
+            "a": In(Shape(c.a_width, c.a_signed)),
+            "b": In(Shape(c.b_width, c.b_signed)),
+            "clear": In(1),
+            "enable": In(1),
+            "result": Out(Shape(c.acc_width, c.result_signed)),
+        }
+        if c.accumulate == "carry_save":
+            members["sum"] = Out(c.acc_width)
+            members["carry"] = Out(c.acc_width)
+        super().__init__(members)
+
+    @property
+    def latency(self):
+        """Clock edges from ``a``/``b``/``clear``/``enable`` to ``result``."""
+        return self.config.latency
+
+    @property
+    def state_latency(self):
+        """Clock edges from the inputs to the accumulator state (and ``sum``/``carry``)."""
+        return 1 + int(self.config.input_reg)
+
+    def _tree(self, m, matrix):
+        c = self.config
+        reduced, stats = reduce_matrix(m, matrix, tree=c.tree, compressor=c.compressor)
+        self.stats.update(stats)
+        return _rows(reduced)
+
+    def elaborate(self, platform):
+        c = self.config
+        m = Module()
+        width = c.acc_width
+
+        # Canonical architectural state, the same for every architecture of one config: the
+        # formal miter (testbenches/formal.py) asserts it equal between two designs.
+        self.state = {}
+        a, b = self.a.as_unsigned(), self.b.as_unsigned()  # raw bits; signedness from config
+        clear, enable = self.clear, self.enable
+        if c.input_reg:
+            a_r = Signal(c.a_width, name="a_reg")
+            b_r = Signal(c.b_width, name="b_reg")
+            clear_r = Signal(name="clear_reg")
+            enable_r = Signal(name="enable_reg")
+            m.d.sync += [a_r.eq(a), b_r.eq(b), clear_r.eq(clear), enable_r.eq(enable)]
+            a, b, clear, enable = a_r, b_r, clear_r, enable_r
+            self.state.update(a_reg=a_r, b_reg=b_r, clear_reg=clear_r, enable_reg=enable_r)
+
+        # enable=0 multiplies by zero; a zero operand makes every architecture's product zero.
+        a_gated = Signal(c.a_width, name="a_gated")
+        m.d.comb += a_gated.eq(Mux(enable, a, 0))
+        update = Signal(name="acc_update")
+        m.d.comb += update.eq(enable | clear)
+
+        self.stats = {"partial_product_rows": 0}
+        if c.accumulate == "cpa":
+            acc = Signal(width, name="acc")
+            acc_in = Signal(width, name="acc_in")
+            m.d.comb += acc_in.eq(Mux(clear, 0, acc))
+            if c.mult == "behavioural":
+                sa = a_gated.as_signed() if c.a_signed else a_gated
+                sb = b.as_signed() if c.b_signed else b
+                acc_next = acc_in + sa * sb
+                self.stats["partial_product_rows"] = 1
+            else:
+                matrix = BitMatrix(width)
+                self.stats["partial_product_rows"] = add_product(
+                    m, matrix, a_gated, c.a_signed, b, c.b_signed, mult=c.mult)
+                matrix.add_value(acc_in)
+                row0, row1 = self._tree(m, matrix)
+                acc_next = final_add(m, row0, row1, width, kind=c.final_adder, prefix="acc_cpa")
+            with m.If(update):
+                m.d.sync += acc.eq(acc_next)
+            acc_value = acc
+            self.state["acc"] = acc
+        else:
+            s_reg = Signal(width, name="acc_s")
+            c_reg = Signal(width, name="acc_c")
+            matrix = BitMatrix(width)
+            self.stats["partial_product_rows"] = add_product(
+                m, matrix, a_gated, c.a_signed, b, c.b_signed, mult=c.mult)
+            s_in, c_in = Signal(width, name="acc_s_in"), Signal(width, name="acc_c_in")
+            m.d.comb += [s_in.eq(Mux(clear, 0, s_reg)), c_in.eq(Mux(clear, 0, c_reg))]
+            matrix.add_value(s_in)
+            matrix.add_value(c_in)
+            row0, row1 = self._tree(m, matrix)
+            with m.If(update):
+                m.d.sync += [s_reg.eq(Cat(*row0)), c_reg.eq(Cat(*row1))]
+            m.d.comb += [self.sum.eq(s_reg), self.carry.eq(c_reg)]
+            acc_value = final_add(m, s_reg, c_reg, width, kind=c.final_adder, prefix="readout")
+            self.state["acc"] = (s_reg + c_reg)[:width]
+
+        if c.output_reg:
+            result_r = Signal(width, name="result_reg")
+            m.d.sync += result_r.eq(acc_value)
+            acc_value = result_r
+            self.state["result_reg"] = result_r
+        m.d.comb += self.result.eq(acc_value)
+        return m

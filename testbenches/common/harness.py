@@ -1,0 +1,132 @@
+"""Build and run a cocotb testbench on a generated design, from pytest or the CLI.
+
+One entry point, :func:`run_design_test`, for every unit: it reads the design's manifest,
+picks the testbench module for its ``kind``, builds with ``cocotb_tools.runner`` (Verilator by
+default, Icarus on request) and runs it with a fixed seed. When the run fails, it runs again
+with the same seed in a waves build and reports the FST waveform's path.
+"""
+
+import os
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from tpegen import tools
+from tpegen.manifest import read_manifest
+
+__all__ = ["run_design_test", "SimulationFailed", "TESTBENCHES", "LINT_WAIVERS", "SIMULATORS"]
+
+REPO = Path(__file__).resolve().parents[2]
+LINT_WAIVERS = REPO / "hdl" / "lint_waivers.vlt"
+TESTBENCHES = {"mac": "testbenches.mac_tb"}
+SIMULATORS = ("verilator", "icarus")
+
+
+class SimulationFailed(AssertionError):
+    """The design disagreed with its golden model (or the simulation did not finish)."""
+
+
+def _failures(results_xml):
+    """``(tests, failure messages)`` from a cocotb results file."""
+    if not Path(results_xml).exists():
+        return 0, ["no results file: the simulator did not finish"]
+    tests, failures = 0, []
+    for case in ET.parse(results_xml).getroot().iter("testcase"):
+        tests += 1
+        for bad in list(case.iter("failure")) + list(case.iter("error")):
+            failures.append(f"{case.get('name')}: {bad.get('message') or bad.text or 'failed'}")
+    if tests == 0:
+        failures.append("no test ran")
+    return tests, failures
+
+
+def _prepare_env(simulator):
+    if simulator == "verilator":
+        os.environ.update(tools.verilator_env())
+    elif simulator == "icarus":
+        tools.iverilog()
+    else:
+        raise ValueError(f"simulator={simulator!r} is not allowed: choose one of "
+                         + ", ".join(SIMULATORS))
+    # The testbench imports golden/ and testbenches/ from this checkout.
+    path = os.environ.get("PYTHONPATH", "")
+    if str(REPO) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
+
+
+def _run_once(manifest, simulator, seed, build_dir, extra_env, waves):
+    from cocotb_tools.runner import get_runner
+    top = manifest["top"]
+    vfile = Path(manifest["_path"]).with_name(manifest["verilog"])
+    runner = get_runner(simulator)
+    sources = [vfile]
+    build_args = []
+    if simulator == "verilator":
+        sources = [LINT_WAIVERS, vfile]
+        build_args = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=build_args,
+                 timescale=("1ns", "1ps"), waves=waves, log_file=Path(build_dir) / "build.log")
+    env = {"TPEGEN_MANIFEST": str(Path(manifest["_path"]).resolve()), **extra_env}
+    results = Path(build_dir) / "results.xml"
+    try:
+        runner.test(test_module=TESTBENCHES[manifest["kind"]], hdl_toplevel=top,
+                    build_dir=build_dir, test_dir=build_dir, seed=seed, extra_env=env,
+                    waves=waves, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
+    except SystemExit:
+        pass  # under pytest the runner exits on failure; the results file says what failed
+    return _failures(results)
+
+
+def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build_dir=None,
+                    random_cycles=None, waves_on_failure=True):
+    """Simulate a generated design against its golden model.
+
+    Parameters
+    ----------
+    design : path
+        The design's manifest, or the directory holding it.
+    simulator : str
+        ``verilator`` or ``icarus``.
+    seed : int
+        Seed of the stimulus; printed, and used again for the waves rerun.
+    quick : bool
+        5,000 random cycles instead of 100,000 (the exhaustive phase is kept).
+    random_cycles : int, optional
+        Override the number of random cycles.
+
+    Returns
+    -------
+    dict
+        ``{"design", "simulator", "seed", "seconds", "log"}``. Raises
+        :class:`SimulationFailed` (message: the first mismatch, the seed, the waveform) on
+        failure.
+    """
+    manifest = read_manifest(design)
+    _prepare_env(simulator)
+    if build_dir is None:
+        build_dir = Path(manifest["_path"]).parent / "sim" / simulator
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    cycles = random_cycles if random_cycles is not None else (5000 if quick else 100000)
+    extra_env = {"TPEGEN_RANDOM_CYCLES": str(cycles), "TPEGEN_SEED": str(seed)}
+    if quick:
+        extra_env["TPEGEN_WRAP_CAP"] = "4096"
+    start = time.monotonic()
+    tests, failures = _run_once(manifest, simulator, seed, build_dir, extra_env, waves=False)
+    seconds = time.monotonic() - start
+    log = build_dir / "sim.log"
+    if failures:
+        message = [f"{manifest['top']} on {simulator}, seed {seed}:"] + failures
+        message.append(f"log: {log}")
+        if waves_on_failure:
+            wave_dir = build_dir.with_name(build_dir.name + "_waves")
+            wave_dir.mkdir(parents=True, exist_ok=True)
+            _run_once(manifest, simulator, seed, wave_dir, extra_env, waves=True)
+            found = sorted(wave_dir.glob("*.fst"))
+            message.append(f"waveform: {found[0]}" if found else
+                           f"waveform: none written (see {wave_dir})")
+        raise SimulationFailed("\n".join(message))
+    return {"design": manifest["top"], "simulator": simulator, "seed": seed,
+            "seconds": round(seconds, 2), "log": str(log)}

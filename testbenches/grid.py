@@ -1,0 +1,45 @@
+"""The configuration grid the test suite runs: 4-, 8- and 16-bit operands, mixed signedness,
+every multiplier, both trees (and 4:2 compressors), both accumulations, every final adder, and
+the optional registers."""
+
+from tpegen.config import MacConfig
+
+MAC_GRID = [
+    MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
+              accumulate="cpa"),
+    MacConfig(a_width=4, b_width=4, a_signed=False, acc_width=10, mult="booth4", tree="dadda",
+              accumulate="carry_save", final_adder="ripple"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="behavioural", accumulate="cpa"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="array", tree="wallace",
+              accumulate="cpa"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="array", tree="dadda",
+              accumulate="carry_save"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="wallace",
+              accumulate="carry_save", final_adder="kogge_stone"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="dadda",
+              accumulate="cpa", final_adder="sklansky"),
+    MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="dadda",
+              accumulate="carry_save"),
+    MacConfig(a_width=8, b_width=8, a_signed=False, b_signed=False, acc_width=24,
+              mult="booth4", tree="dadda", accumulate="carry_save", input_reg=True,
+              output_reg=True),
+    MacConfig(a_width=8, b_width=8, b_signed=False, acc_width=20, mult="array",
+              tree="wallace", compressor="4:2", accumulate="carry_save", output_reg=True),
+    MacConfig(a_width=8, b_width=8, a_signed=False, acc_width=16, mult="behavioural",
+              tree="wallace", accumulate="carry_save", input_reg=True),
+    MacConfig(a_width=8, b_width=4, b_signed=False, acc_width=16, mult="booth4",
+              tree="wallace", compressor="4:2", accumulate="cpa", final_adder="ripple"),
+    MacConfig(a_width=16, b_width=16, acc_width=40, mult="booth4", tree="dadda",
+              accumulate="carry_save"),
+    MacConfig(a_width=16, b_width=16, a_signed=False, acc_width=40, mult="array",
+              tree="wallace", accumulate="cpa", final_adder="kogge_stone"),
+    MacConfig(a_width=16, b_width=16, acc_width=40, mult="behavioural", accumulate="cpa",
+              input_reg=True, output_reg=True),
+]
+
+#: Configurations small enough for the formal proofs (operands of at most 8 bits).
+FORMAL_GRID = [c for c in MAC_GRID if c.a_width <= 8 and c.b_width <= 8]
+
+
+def config_id(config):
+    return config.name

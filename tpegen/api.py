@@ -1,0 +1,64 @@
+"""tpegen's Python API: the same four steps as the CLI.
+
+>>> from tpegen import api
+>>> from tpegen.config import MacConfig
+>>> design = api.generate(MacConfig(mult="booth4", accumulate="carry_save"), "out/")
+>>> api.test(design)                 # cocotb vs golden, Verilator
+>>> report = api.synth(design)       # OSU 0.18 um area + OpenSTA timing + ECP5/iCE40
+"""
+
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from .config import config_from_dict
+from .manifest import build_manifest, read_manifest, write_manifest
+
+__all__ = ["generate", "elaborate", "load", "test", "synth", "verilog_text"]
+
+
+def elaborate(config):
+    """Build the Amaranth component for ``config`` (its ``kind`` picks the generator)."""
+    from hdl import GENERATORS
+    return GENERATORS[config.kind](config)
+
+
+def verilog_text(component, config):
+    """Verilog of a component: no source locations, so it regenerates byte-identically."""
+    return verilog.convert(component, name=config.name, emit_src=False)
+
+
+def generate(config, outdir):
+    """Write ``<name>.v`` and its manifest ``<name>.json`` into ``outdir``; return the
+    manifest path."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    component = elaborate(config)
+    text = verilog_text(component, config)  # elaborates; fills component.stats
+    vfile = outdir / f"{config.name}.v"
+    vfile.write_text(text)
+    manifest = build_manifest(component, config, verilog_file=vfile.name,
+                              stats=getattr(component, "stats", {}))
+    path = outdir / f"{config.name}.json"
+    write_manifest(manifest, path)
+    return path
+
+
+def load(design):
+    """``(manifest, config)`` of a generated design (a manifest path or its directory)."""
+    manifest = read_manifest(design)
+    return manifest, config_from_dict(manifest["kind"], manifest["parameters"])
+
+
+def test(design, *, simulator="verilator", seed=1, quick=False, build_dir=None):
+    """Simulate a generated design against its golden model; raises on mismatch."""
+    from testbenches.common.harness import run_design_test
+    return run_design_test(design, simulator=simulator, seed=seed, quick=quick,
+                           build_dir=build_dir)
+
+
+def synth(design, *, flows=("asic", "ecp5"), **options):
+    """Synthesize a generated design; returns the report dict and writes
+    ``<name>.report.json`` beside it."""
+    from synth.flow import synthesize
+    return synthesize(design, flows=flows, **options)

@@ -1,0 +1,164 @@
+"""Validated generator parameters, shared by ``hdl/``, ``golden/``, the CLI and the synth flow.
+
+Every configuration is a frozen dataclass whose constructor checks each parameter before any
+tool runs and raises :class:`ParameterError` naming the parameter and its allowed range.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["ParameterError", "MacConfig", "config_from_dict"]
+
+
+class ParameterError(ValueError):
+    """A generator parameter is out of its allowed range. The message names both."""
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterError(f"{name}={value!r} must be an integer in {lo}..{hi}")
+    if not lo <= value <= hi:
+        raise ParameterError(f"{name}={value} is out of range: allowed {lo}..{hi}")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        allowed = ", ".join(choices)
+        raise ParameterError(f"{name}={value!r} is not allowed: choose one of {allowed}")
+
+
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name}={value!r} must be true or false")
+
+
+MULTIPLIERS = ("behavioural", "array", "booth4")
+TREES = ("wallace", "dadda")
+COMPRESSORS = ("3:2", "4:2")
+ACCUMULATIONS = ("cpa", "carry_save")
+FINAL_ADDERS = ("behavioural", "ripple", "sklansky", "kogge_stone")
+MAX_ACC_WIDTH = 128
+
+
+@dataclass(frozen=True)
+class MacConfig:
+    """Parameters of the integer multiply-accumulate unit (:class:`hdl.mac.Mac`).
+
+    Parameters
+    ----------
+    a_width, b_width : int
+        Operand widths, 2..32 bits each.
+    a_signed, b_signed : bool
+        Two's complement (``True``) or unsigned operand.
+    acc_width : int
+        Accumulator width, ``a_width + b_width``..128. The accumulator wraps modulo
+        ``2**acc_width``.
+    mult : str
+        ``behavioural`` (``a*b``, the baseline), ``array`` (AND array, Baugh-Wooley signs) or
+        ``booth4`` (radix-4 Booth with the sign-extension trick).
+    tree : str
+        ``wallace`` or ``dadda`` reduction of the partial products.
+    compressor : str
+        ``3:2`` counters, or ``4:2`` compressors (``wallace`` only).
+    accumulate : str
+        ``cpa``: ``acc <- acc + a*b`` through a carry-propagate adder every cycle.
+        ``carry_save``: the TPE paper's OPT1; registered sum and carry rows re-enter the tree,
+        and a final adder forms ``S + C`` for readout only.
+    final_adder : str
+        ``behavioural``, ``ripple``, ``sklansky`` or ``kogge_stone``.
+    input_reg, output_reg : bool
+        Register the inputs (``a``, ``b``, ``clear``, ``enable``) and/or the result.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    a_width: int = 8
+    b_width: int = 8
+    a_signed: bool = True
+    b_signed: bool = True
+    acc_width: int = 32
+    mult: str = "booth4"
+    tree: str = "dadda"
+    compressor: str = "3:2"
+    accumulate: str = "carry_save"
+    final_adder: str = "behavioural"
+    input_reg: bool = False
+    output_reg: bool = False
+    name: str = None
+
+    kind = "mac"
+
+    def __post_init__(self):
+        _check_int("a_width", self.a_width, 2, 32)
+        _check_int("b_width", self.b_width, 2, 32)
+        _check_bool("a_signed", self.a_signed)
+        _check_bool("b_signed", self.b_signed)
+        _check_int("acc_width", self.acc_width, self.a_width + self.b_width, MAX_ACC_WIDTH)
+        _check_choice("mult", self.mult, MULTIPLIERS)
+        _check_choice("tree", self.tree, TREES)
+        _check_choice("compressor", self.compressor, COMPRESSORS)
+        if self.compressor == "4:2" and self.tree != "wallace":
+            raise ParameterError("compressor='4:2' is allowed only with tree='wallace' "
+                                 "(dadda uses 3:2 counters)")
+        _check_choice("accumulate", self.accumulate, ACCUMULATIONS)
+        _check_choice("final_adder", self.final_adder, FINAL_ADDERS)
+        _check_bool("input_reg", self.input_reg)
+        _check_bool("output_reg", self.output_reg)
+        if self.name is None:
+            object.__setattr__(self, "name", self.default_name())
+        elif not (isinstance(self.name, str) and self.name.isidentifier()
+                  and self.name.isascii()):
+            raise ParameterError(f"name={self.name!r} must be a Verilog identifier "
+                                 "(letters, digits, underscores, not starting with a digit)")
+
+    def default_name(self):
+        sa = "s" if self.a_signed else "u"
+        sb = "s" if self.b_signed else "u"
+        parts = [f"mac_{sa}{self.a_width}x{sb}{self.b_width}_acc{self.acc_width}", self.mult]
+        if self.mult != "behavioural" or self.accumulate == "carry_save":
+            parts.append(self.tree + ("42" if self.compressor == "4:2" else ""))
+        parts.append("cs" if self.accumulate == "carry_save" else "cpa")
+        if self.final_adder != "behavioural":
+            parts.append(self.final_adder)
+        if self.input_reg:
+            parts.append("ir")
+        if self.output_reg:
+            parts.append("or")
+        return "_".join(parts)
+
+    @property
+    def uses_tree(self):
+        """Whether the design has a compressor tree (all but behavioural + cpa)."""
+        return not (self.mult == "behavioural" and self.accumulate == "cpa")
+
+    @property
+    def latency(self):
+        """Clock edges from inputs at the ports to their effect on ``result``."""
+        return 1 + int(self.input_reg) + int(self.output_reg)
+
+    @property
+    def result_signed(self):
+        return self.a_signed or self.b_signed
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CONFIGS = {"mac": MacConfig}
+
+
+def config_from_dict(kind, params):
+    """Build a config of ``kind`` from a dict (a manifest's ``parameters``)."""
+    if kind not in CONFIGS:
+        raise ParameterError(f"kind={kind!r} is not allowed: choose one of "
+                             + ", ".join(CONFIGS))
+    cls = CONFIGS[kind]
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(params) - names
+    if unknown:
+        raise ParameterError(f"unknown {kind} parameter(s): {', '.join(sorted(unknown))}")
+    return cls(**params)
