@@ -112,6 +112,7 @@ class Mac(wiring.Component):
         # Canonical architectural state, the same for every architecture of one config: the
         # formal miter (testbenches/formal.py) asserts it equal between two designs.
         self.state = {}
+        self.adders = []  # prefixes of the final adders (``<prefix>_x/_y/_sum`` signals)
         a, b = self.a.as_unsigned(), self.b.as_unsigned()  # raw bits; signedness from config
         clear, enable = self.clear, self.enable
         if c.input_reg:
@@ -146,6 +147,7 @@ class Mac(wiring.Component):
                 matrix.add_value(acc_in)
                 row0, row1 = self._tree(m, matrix)
                 acc_next = final_add(m, row0, row1, width, kind=c.final_adder, prefix="acc_cpa")
+                self.adders.append("acc_cpa")
             with m.If(update):
                 m.d.sync += acc.eq(acc_next)
             acc_value = acc
@@ -165,6 +167,7 @@ class Mac(wiring.Component):
                 m.d.sync += [s_reg.eq(Cat(*row0)), c_reg.eq(Cat(*row1))]
             m.d.comb += [self.sum.eq(s_reg), self.carry.eq(c_reg)]
             acc_value = final_add(m, s_reg, c_reg, width, kind=c.final_adder, prefix="readout")
+            self.adders.append("readout")
             self.state["acc"] = (s_reg + c_reg)[:width]
 
         if c.output_reg:

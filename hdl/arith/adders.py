@@ -43,15 +43,26 @@ def _prefix_levels(kind, width):
 
 
 def final_add(m, x, y, width, *, kind, prefix="cpa"):
-    """Return a ``width``-bit signal equal to ``(x + y) mod 2**width``.
+    """Return a ``width``-bit signal ``{prefix}_sum`` equal to ``(x + y) mod 2**width``.
 
     ``x`` and ``y`` are Amaranth values or lists of 1-bit values (least significant first).
+    They are first assigned to the signals ``{prefix}_x`` and ``{prefix}_y``, which name the
+    adder's operands in the Verilog; the formal flow (``testbenches/formal.py``) proves each
+    adder as the lemma ``sum == x + y`` between these three signals.
     """
     if kind not in FINAL_ADDERS:
         raise ValueError(f"final_adder must be one of {FINAL_ADDERS}, not {kind!r}")
     result = Signal(width, name=f"{prefix}_sum")
-    xs = _bits(list(x) if isinstance(x, list) else [x[i] for i in range(len(x))], width)
-    ys = _bits(list(y) if isinstance(y, list) else [y[i] for i in range(len(y))], width)
+    x_sig = Signal(width, name=f"{prefix}_x")
+    y_sig = Signal(width, name=f"{prefix}_y")
+    m.d.comb += [
+        x_sig.eq(Cat(*_bits(list(x) if isinstance(x, list) else [x[i] for i in range(len(x))],
+                            width))),
+        y_sig.eq(Cat(*_bits(list(y) if isinstance(y, list) else [y[i] for i in range(len(y))],
+                            width))),
+    ]
+    xs = [x_sig[i] for i in range(width)]
+    ys = [y_sig[i] for i in range(width)]
     if kind == "behavioural":
         m.d.comb += result.eq(Cat(*xs) + Cat(*ys))
         return result
