@@ -40,6 +40,12 @@ def _failures(results_xml):
     return tests, failures
 
 
+def _has_lz4():
+    return any(Path(d, "lz4.h").exists() for d in
+               os.environ.get("CPATH", "").split(os.pathsep) + ["/usr/include",
+                                                                 "/usr/local/include"] if d)
+
+
 def _prepare_env(simulator):
     if simulator == "verilator":
         os.environ.update(tools.verilator_env())
@@ -65,7 +71,9 @@ def _run_once(manifest, simulator, seed, build_dir, extra_env, waves):
         sources = [LINT_WAIVERS, vfile]
         build_args = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
         if waves:
-            build_args += ["--trace-fst", "--trace-structs"]
+            # FST needs lz4.h (Debian liblz4-dev, installed by `make setup`); without it,
+            # cocotb's --trace gives a VCD instead.
+            build_args += ["--trace-fst", "--trace-structs"] if _has_lz4() else []
     runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=build_args,
                  timescale=("1ns", "1ps"), waves=waves, log_file=Path(build_dir) / "build.log")
     env = {"TPEGEN_MANIFEST": str(Path(manifest["_path"]).resolve()), **extra_env}
@@ -124,7 +132,7 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
             wave_dir = build_dir.with_name(build_dir.name + "_waves")
             wave_dir.mkdir(parents=True, exist_ok=True)
             _run_once(manifest, simulator, seed, wave_dir, extra_env, waves=True)
-            found = sorted(wave_dir.glob("*.fst"))
+            found = sorted(wave_dir.glob("*.fst")) + sorted(wave_dir.glob("*.vcd"))
             message.append(f"waveform: {found[0]}" if found else
                            f"waveform: none written (see {wave_dir})")
         raise SimulationFailed("\n".join(message))
