@@ -352,13 +352,14 @@ sat -prove-asserts -verify -show-inputs
     return time.monotonic() - start
 
 
-def prove(config, workdir):
-    """Prove ``config`` equal to the behavioural reference with the engine that suits it (see
-    the module docstring); returns ``{"engine", "seconds", ...}``."""
+def prove(config, workdir, *, vfile=None):
+    """Prove ``config`` (its generated Verilog ``vfile``, by default generated afresh) equal
+    to the behavioural reference with the engine that suits it (see the module docstring);
+    returns ``{"engine", "seconds", ...}``."""
     workdir = Path(workdir)
     if config.mult == "behavioural":
         return {"engine": "sat", "seconds": round(prove_equivalent(config, workdir), 2)}
-    report = prove_spec(config, workdir / "algebra")
+    report = prove_spec(config, workdir / "algebra", vfile=vfile)
     if config.a_width <= 4 and config.b_width <= 4:
         report["sat_cross_check_seconds"] = round(prove_equivalent(config, workdir / "sat"), 2)
     return report

@@ -4,6 +4,7 @@
 >>> from tpegen.config import MacConfig
 >>> design = api.generate(MacConfig(mult="booth4", accumulate="carry_save"), "out/")
 >>> api.test(design)                 # cocotb vs golden, Verilator
+>>> api.prove(design)                # formal equivalence with the behavioural reference
 >>> report = api.synth(design)       # OSU 0.18 um area + OpenSTA timing + ECP5/iCE40
 """
 
@@ -14,7 +15,7 @@ from amaranth.back import verilog
 from .config import config_from_dict
 from .manifest import build_manifest, read_manifest, write_manifest
 
-__all__ = ["generate", "elaborate", "load", "test", "synth", "verilog_text"]
+__all__ = ["generate", "elaborate", "load", "test", "prove", "synth", "verilog_text"]
 
 
 def elaborate(config):
@@ -50,11 +51,25 @@ def load(design):
     return manifest, config_from_dict(manifest["kind"], manifest["parameters"])
 
 
-def test(design, *, simulator="verilator", seed=1, quick=False, build_dir=None):
-    """Simulate a generated design against its golden model; raises on mismatch."""
+def test(design, *, simulator="verilator", seed=1, quick=False, random_cycles=None,
+         build_dir=None, progress=None):
+    """Simulate a generated design against its golden model, cycle by cycle; raises
+    ``SimulationFailed`` (first mismatch, seed, waveform path) on a mismatch."""
     from testbenches.common.harness import run_design_test
     return run_design_test(design, simulator=simulator, seed=seed, quick=quick,
-                           build_dir=build_dir)
+                           random_cycles=random_cycles, build_dir=build_dir,
+                           progress=progress)
+
+
+def prove(design, *, workdir=None):
+    """Formally prove a generated design equal to the behavioural reference (see
+    ``testbenches/formal.py``); raises ``EquivalenceFailed`` with a counterexample."""
+    from testbenches.formal import prove as prove_config
+    manifest, config = load(design)
+    if workdir is None:
+        workdir = Path(manifest["_path"]).parent / "formal"
+    vfile = Path(manifest["_path"]).with_name(manifest["verilog"])
+    return prove_config(config, workdir, vfile=vfile)
 
 
 def synth(design, *, flows=("asic", "ecp5"), **options):

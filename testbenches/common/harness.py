@@ -7,6 +7,8 @@ with the same seed in a waves build and reports the FST waveform's path.
 """
 
 import os
+import re
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 from tpegen import tools
 from tpegen.manifest import read_manifest
 
-__all__ = ["run_design_test", "SimulationFailed", "TESTBENCHES", "LINT_WAIVERS", "SIMULATORS"]
+__all__ = ["run_design_test", "summary", "SimulationFailed", "TESTBENCHES", "LINT_WAIVERS", "SIMULATORS"]
 
 REPO = Path(__file__).resolve().parents[2]
 LINT_WAIVERS = REPO / "hdl" / "lint_waivers.vlt"
@@ -24,6 +26,42 @@ SIMULATORS = ("verilator", "icarus")
 
 class SimulationFailed(AssertionError):
     """The design disagreed with its golden model (or the simulation did not finish)."""
+
+
+class _Tail(threading.Thread):
+    """Follow a simulation log and pass its progress lines to ``callback``."""
+
+    PATTERN = re.compile(r"(phase \S+|cycles/s|PASS|Mismatch|mismatch)")
+
+    def __init__(self, path, callback):
+        super().__init__(daemon=True)
+        self.path, self.callback, self.done = Path(path), callback, threading.Event()
+
+    def run(self):
+        position = 0
+        while True:
+            finished = self.done.is_set()
+            if self.path.exists():
+                with open(self.path, errors="replace") as f:
+                    f.seek(position)
+                    chunk = f.read()
+                    position = f.tell()
+                for line in chunk.splitlines():
+                    if self.PATTERN.search(line) and not line.lstrip().startswith("**"):
+                        self.callback(re.sub(r"^\s*[\d.]+ns\s+\w+\s+\S+\s+", "", line).strip())
+            if finished:
+                return
+            self.done.wait(0.5)
+
+
+def summary(log):
+    """``{"cycles", "checks", "cycles_per_s"}`` from a passing run's log (or ``{}``)."""
+    match = re.search(r"PASS \S+: (\d+) cycles, (\d+) checks, (\d+) cycles/s",
+                      Path(log).read_text(errors="replace")) if Path(log).exists() else None
+    if match is None:
+        return {}
+    return {"cycles": int(match.group(1)), "checks": int(match.group(2)),
+            "cycles_per_s": int(match.group(3))}
 
 
 def _failures(results_xml):
@@ -60,7 +98,7 @@ def _prepare_env(simulator):
         os.environ["PYTHONPATH"] = f"{REPO}{os.pathsep}{path}" if path else str(REPO)
 
 
-def _run_once(manifest, simulator, seed, build_dir, extra_env, waves):
+def _run_once(manifest, simulator, seed, build_dir, extra_env, waves, progress=None):
     from cocotb_tools.runner import get_runner
     top = manifest["top"]
     vfile = Path(manifest["_path"]).with_name(manifest["verilog"])
@@ -78,17 +116,26 @@ def _run_once(manifest, simulator, seed, build_dir, extra_env, waves):
                  timescale=("1ns", "1ps"), waves=waves, log_file=Path(build_dir) / "build.log")
     env = {"TPEGEN_MANIFEST": str(Path(manifest["_path"]).resolve()), **extra_env}
     results = Path(build_dir) / "results.xml"
+    tail = None
+    if progress is not None:
+        (Path(build_dir) / "sim.log").unlink(missing_ok=True)
+        tail = _Tail(Path(build_dir) / "sim.log", progress)
+        tail.start()
     try:
         runner.test(test_module=TESTBENCHES[manifest["kind"]], hdl_toplevel=top,
                     build_dir=build_dir, test_dir=build_dir, seed=seed, extra_env=env,
                     waves=waves, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
     except SystemExit:
         pass  # under pytest the runner exits on failure; the results file says what failed
+    finally:
+        if tail is not None:
+            tail.done.set()
+            tail.join()
     return _failures(results)
 
 
 def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build_dir=None,
-                    random_cycles=None, waves_on_failure=True):
+                    random_cycles=None, waves_on_failure=True, progress=None):
     """Simulate a generated design against its golden model.
 
     Parameters
@@ -103,11 +150,14 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
         5,000 random cycles instead of 100,000 (the exhaustive phase is kept).
     random_cycles : int, optional
         Override the number of random cycles.
+    progress : callable, optional
+        Called with each progress line of the simulation (phases, cycles/s) as it runs.
 
     Returns
     -------
     dict
-        ``{"design", "simulator", "seed", "seconds", "log"}``. Raises
+        ``{"design", "simulator", "seed", "seconds", "log", "cycles", "checks",
+        "cycles_per_s"}``. Raises
         :class:`SimulationFailed` (message: the first mismatch, the seed, the waveform) on
         failure.
     """
@@ -122,7 +172,10 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
     if quick:
         extra_env["TPEGEN_WRAP_CAP"] = "4096"
     start = time.monotonic()
-    tests, failures = _run_once(manifest, simulator, seed, build_dir, extra_env, waves=False)
+    if progress:
+        progress(f"{manifest['top']}: building for {simulator}")
+    tests, failures = _run_once(manifest, simulator, seed, build_dir, extra_env, waves=False,
+                                progress=progress)
     seconds = time.monotonic() - start
     log = build_dir / "sim.log"
     if failures:
@@ -137,4 +190,4 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
                            f"waveform: none written (see {wave_dir})")
         raise SimulationFailed("\n".join(message))
     return {"design": manifest["top"], "simulator": simulator, "seed": seed,
-            "seconds": round(seconds, 2), "log": str(log)}
+            "seconds": round(seconds, 2), "log": str(log), **summary(log)}
