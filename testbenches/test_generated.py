@@ -89,3 +89,10 @@ def test_manifest_round_trips_to_config(designs):
     for config, path in designs.values():
         manifest, loaded = api.load(path)
         assert loaded == config
+
+
+def test_role_vocabulary_is_documented():
+    from testbenches.conftest import REPO
+    text = (REPO / "docs" / "manifest.md").read_text()
+    for role, meaning in ROLES.items():
+        assert f"| `{role}` | {meaning} |" in text, f"role {role} is not documented"

