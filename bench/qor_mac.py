@@ -14,12 +14,13 @@ critical path), and ends with ``name=value`` lines:
     int8_best_adp_ratio_vs_booth=<area*delay of the best tpegen MAC / behavioural + synth -booth>
     int16_best_adp_ratio_vs_booth=<...>
 
-Usage: ``python bench/qor_mac.py [--jobs 2] [--widths 8,16] [--no-fpga]``
+Usage: ``python bench/qor_mac.py [--jobs 2] [--widths 8,16] [--no-fpga] [--reuse]``
 """
 
 import argparse
 import csv
 import itertools
+import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -48,11 +49,18 @@ def candidates(width):
         yield config.name, config, False
 
 
-def run_one(label, config, booth, fpga):
+def run_one(label, config, booth, fpga, reuse=False):
     outdir = REPO / "build" / "bench" / "qor_mac" / (config.name + ("_booth" if booth else ""))
+    flows = ("asic", "ecp5") if fpga else ("asic",)
+    old = outdir / f"{config.name}{'_booth' if booth else ''}.report.json"
+    if reuse and old.exists():
+        report = json.loads(old.read_text())
+        if report["parameters"] == config.to_dict() and all(f in report for f in flows):
+            report.update(label=label, seconds=0.0)
+            return report
     design = api.generate(config, outdir)
     start = time.monotonic()
-    report = api.synth(design, flows=("asic", "ecp5") if fpga else ("asic",), booth=booth)
+    report = api.synth(design, flows=flows, booth=booth)
     report["label"] = label
     report["seconds"] = round(time.monotonic() - start, 1)
     return report
@@ -97,19 +105,29 @@ def plot(results, path):
                 dict(marker="o", color="tab:blue" if r["parameters"]["accumulate"] ==
                      "carry_save" else "tab:green", s=25)
             ax.scatter(a["critical_path_ns"], a["area_um2"], **style)
-            if base or r is rows[0]:
+            if base:
                 ax.annotate(r["label"].replace("behavioural, ", ""),
                             (a["critical_path_ns"], a["area_um2"]), fontsize=7,
                             xytext=(4, 4), textcoords="offset points")
         booth = next(r for r in rows if r["label"].endswith("-booth"))["asic"]
-        xs = [x / 10 for x in range(5, 80)]
+        xmax = max(r["asic"]["critical_path_ns"] for r in rows) * 1.15
+        ymax = max(r["asic"]["area_um2"] for r in rows) * 1.15
+        xs = [xmax * i / 200 for i in range(1, 201)]
         for k in (0.6, 1.0):
-            ax.plot(xs, [k * booth["area_delay_um2_ns"] / x for x in xs], "--", lw=0.8,
-                    color="grey")
-            ax.annotate(f"{k}x ADP of synth -booth", (xs[-1], k * booth["area_delay_um2_ns"]
-                                                      / xs[-1]), fontsize=7, ha="right")
-        ax.set_xlim(0, max(r["asic"]["critical_path_ns"] for r in rows) * 1.15)
-        ax.set_ylim(0, max(r["asic"]["area_um2"] for r in rows) * 1.15)
+            adp = k * booth["area_delay_um2_ns"]
+            ax.plot(xs, [adp / x for x in xs], "--", lw=0.8, color="grey")
+            ax.annotate(f"{k}x ADP of synth -booth", (xmax * 0.98, adp / (xmax * 0.98)),
+                        fontsize=7, ha="right", va="bottom", color="grey")
+        best = min((r for r in rows if r["parameters"]["mult"] != "behavioural" or
+                    r["parameters"]["accumulate"] != "cpa"),
+                   key=lambda r: r["asic"]["area_delay_um2_ns"])
+        ax.scatter(best["asic"]["critical_path_ns"], best["asic"]["area_um2"], marker="*",
+                   s=160, color="gold", edgecolor="black", zorder=3)
+        ax.annotate("best: " + best["label"], (best["asic"]["critical_path_ns"],
+                                               best["asic"]["area_um2"]), fontsize=7,
+                    xytext=(-10, 12), textcoords="offset points")
+        ax.set_xlim(0, xmax)
+        ax.set_ylim(0, ymax)
         ax.set_xlabel("critical path (ns), OpenSTA")
         ax.set_ylabel("area (um^2), OSU 0.18 um")
         ax.set_title(f"int{width} MAC: red = behavioural baselines, blue = carry-save, "
@@ -124,6 +142,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--widths", default="8,16")
     parser.add_argument("--no-fpga", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse reports of an earlier run (build/bench/qor_mac) when "
+                             "their parameters match; to redraw the table and plot")
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     for w in widths:
@@ -134,7 +155,7 @@ def main():
     results = {w: [] for w in widths}
     start = time.monotonic()
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_one, label, config, booth, not args.no_fpga): w
+        futures = {pool.submit(run_one, label, config, booth, not args.no_fpga, args.reuse): w
                    for w, label, config, booth in jobs}
         for n, future in enumerate(as_completed(futures), 1):
             try:

