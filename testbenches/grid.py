@@ -2,7 +2,7 @@
 every multiplier, both trees (and 4:2 compressors), both accumulations, every final adder, and
 the optional registers."""
 
-from tpegen.config import MacConfig
+from tpegen.config import LMulConfig, MacConfig
 
 MAC_GRID = [
     MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
@@ -39,6 +39,10 @@ MAC_GRID = [
 
 #: Configurations small enough for the formal proofs (operands of at most 8 bits).
 FORMAL_GRID = [c for c in MAC_GRID if c.a_width <= 8 and c.b_width <= 8]
+
+
+#: L-Mul formats: the 8- and 4-bit ones exhaustively, the 16-bit ones at random.
+LMUL_GRID = [LMulConfig(format=f) for f in ("e4m3fn", "e5m2", "e2m1fn", "bf16", "fp16")]
 
 
 def config_id(config):

@@ -68,3 +68,12 @@ def test_missing_tool_says_how_to_install(tmp_path, capsys, monkeypatch):
 def test_config_errors_are_parameter_errors():
     with pytest.raises(ParameterError, match="a_width=True must be an integer in 2..32"):
         MacConfig(a_width=True)
+
+
+def test_generate_lmul(tmp_path, capsys):
+    assert cli.main(["generate", "lmul", "--format", "e4m3fn", "-o", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "lmul_e4m3fn.json").read_text())
+    assert manifest["kind"] == "lmul" and manifest["formats"]["result"] == "e4m3fn"
+    assert cli.main(["generate", "lmul", "--format", "fp12", "-o", str(tmp_path / "x")]) == 2
+    assert "format='fp12' is not allowed" in capsys.readouterr().err
+    assert cli.main(["prove", str(tmp_path)]) == 2

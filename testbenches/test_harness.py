@@ -10,18 +10,18 @@ import pytest
 from testbenches.common.harness import SimulationFailed, run_design_test
 from testbenches.conftest import require
 from tpegen import api
-from tpegen.config import MacConfig
+from tpegen.config import LMulConfig, MacConfig
 
 
-def _plant_bug(config, tmp_path):
-    """Copy the generated design and flip bit 2 of every value the accumulator register
-    (here the ``result`` register) loads."""
+def _plant_bug(config, tmp_path, width=10):
+    """Copy the generated design and flip bit 2 of every value the ``result`` register
+    loads (for this MAC, the accumulator itself)."""
     good = api.generate(config, tmp_path / "good")
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
     shutil.copy(good, bad_dir / good.name)
     text = good.with_suffix(".v").read_text()
-    text, count = re.subn(r"^(\s*result <= )(.*?)\s*;", r"\1\2 ^ 10'd4;", text, count=1,
+    text, count = re.subn(r"^(\s*result <= )(.*?)\s*;", rf"\1\2 ^ {width}'d4;", text, count=1,
                           flags=re.M)
     assert count == 1
     (bad_dir / good.with_suffix(".v").name).write_text(text)
@@ -41,6 +41,14 @@ def test_planted_bug_is_caught_with_waveform(simulator, tmp_path):
     wave = re.search(r"waveform: (\S+)", message).group(1)
     assert wave.endswith((".fst", ".vcd")), message
     assert (tmp_path / "bad").exists() and open(wave, "rb").read(16)
+
+
+def test_planted_bug_in_an_fp_unit_is_caught(tmp_path):
+    require("verilator")
+    config = LMulConfig(format="e4m3fn")
+    bad = _plant_bug(config, tmp_path, width=8)
+    with pytest.raises(SimulationFailed, match="MISMATCH at cycle"):
+        run_design_test(bad, seed=7, random_cycles=100, waves_on_failure=False)
 
 
 def test_good_design_passes_and_reports(tmp_path):

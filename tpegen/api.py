@@ -66,6 +66,10 @@ def prove(design, *, workdir=None):
     ``testbenches/formal.py``); raises ``EquivalenceFailed`` with a counterexample."""
     from testbenches.formal import prove as prove_config
     manifest, config = load(design)
+    if config.kind != "mac":
+        from .config import ParameterError
+        raise ParameterError(f"kind={config.kind!r} has no formal proof yet (only mac); its "
+                             "simulation tests cover every operand pair of 8-bit formats")
     if workdir is None:
         workdir = Path(manifest["_path"]).parent / "formal"
     vfile = Path(manifest["_path"]).with_name(manifest["verilog"])

@@ -2,6 +2,7 @@
 
     tpegen generate mac --a-width 8 --b-width 8 --signed --acc-width 32 --mult booth4 \\
         --tree dadda --accumulate carry_save -o out/
+    tpegen generate lmul --format e4m3fn -o out/lmul/
     tpegen test out/                 # cocotb vs the golden model (Verilator; --sim icarus)
     tpegen prove out/                # formal equivalence with the behavioural reference
     tpegen synth out/ --json         # OSU 0.18 um area + OpenSTA timing + ECP5 Fmax
@@ -19,8 +20,8 @@ import sys
 from pathlib import Path
 
 from . import __version__, api
-from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, MULTIPLIERS, TREES, MacConfig,
-                     ParameterError)
+from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, MULTIPLIERS, TREES, LMulConfig,
+                     MacConfig, ParameterError)
 from .tools import ToolMissing
 
 EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 1, 2, 3
@@ -57,6 +58,13 @@ def _add_generate(sub):
     mac.add_argument("--output-reg", action="store_true", help="register result")
     mac.add_argument("--name", default=None, help="Verilog module name (default: derived)")
     mac.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+
+    lmul = units.add_parser("lmul", help="L-Mul multiplier (one integer addition)",
+                            description=LMulConfig.__doc__.split("\n\n")[0])
+    lmul.add_argument("--format", default="bf16",
+                      help="bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn")
+    lmul.add_argument("--name", default=None, help="Verilog module name (default: derived)")
+    lmul.add_argument("-o", "--out", required=True, type=Path, help="output directory")
 
 
 def _mac_config(args):
@@ -103,7 +111,10 @@ def _say(message):
 
 
 def cmd_generate(args):
-    config = _mac_config(args)
+    if args.unit == "lmul":
+        config = LMulConfig(format=args.format, name=args.name)
+    else:
+        config = _mac_config(args)
     manifest = api.generate(config, args.out)
     print(manifest.with_suffix(".v"))
     print(manifest)

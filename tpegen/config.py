@@ -7,7 +7,7 @@ tool runs and raises :class:`ParameterError` naming the parameter and its allowe
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["ParameterError", "MacConfig", "config_from_dict"]
+__all__ = ["ParameterError", "MacConfig", "LMulConfig", "config_from_dict"]
 
 
 class ParameterError(ValueError):
@@ -148,7 +148,54 @@ class MacConfig:
         return dataclasses.asdict(self)
 
 
-CONFIGS = {"mac": MacConfig}
+@dataclass(frozen=True)
+class LMulConfig:
+    """Parameters of the L-Mul multiplier (:class:`hdl.fp.lmul.LMul`).
+
+    Parameters
+    ----------
+    format : str
+        Operand and result format: ``bf16``, ``fp16``, ``fp32``, ``e4m3fn``, ``e5m2``,
+        ``e2m1fn``, ``eXmY`` or ``eXmYfn`` (see :mod:`tpegen.formats`).
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    format: str = "bf16"
+    name: str = None
+
+    kind = "lmul"
+
+    def __post_init__(self):
+        from .formats import parse_format
+        fmt = parse_format(self.format)
+        object.__setattr__(self, "format", fmt.name)
+        if self.name is None:
+            object.__setattr__(self, "name", f"lmul_{fmt.name}")
+        elif not (isinstance(self.name, str) and self.name.isidentifier()
+                  and self.name.isascii()):
+            raise ParameterError(f"name={self.name!r} must be a Verilog identifier "
+                                 "(letters, digits, underscores, not starting with a digit)")
+
+    @property
+    def fmt(self):
+        from .formats import parse_format
+        return parse_format(self.format)
+
+    @property
+    def latency(self):
+        """The result is registered: one clock edge from the operands."""
+        return 1
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CONFIGS = {"mac": MacConfig, "lmul": LMulConfig}
 
 
 def config_from_dict(kind, params):

@@ -72,7 +72,8 @@ def build_manifest(component, config, *, verilog_file, stats=None):
     inputs = [p["name"] for p in ports if p["direction"] == "input" and p["role"] not in
               ("clk", "rst")]
     formats = {p["name"]: _format(p["width"], p["signed"]) for p in ports
-               if p["role"] in ("a", "b", "result")}
+               if p["role"] in ("a", "b", "c", "result")}
+    formats.update(getattr(component, "formats", {}))  # e.g. floating-point format names
     return {
         "schema": SCHEMA_VERSION,
         "generator": "tpegen",

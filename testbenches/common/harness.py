@@ -20,7 +20,7 @@ __all__ = ["run_design_test", "summary", "SimulationFailed", "TESTBENCHES", "LIN
 
 REPO = Path(__file__).resolve().parents[2]
 LINT_WAIVERS = REPO / "hdl" / "lint_waivers.vlt"
-TESTBENCHES = {"mac": "testbenches.mac_tb"}
+TESTBENCHES = {"mac": "testbenches.mac_tb", "lmul": "testbenches.fp_tb"}
 SIMULATORS = ("verilator", "icarus")
 
 

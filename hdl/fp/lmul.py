@@ -1,0 +1,94 @@
+"""L-Mul multiplier: one integer addition of the packed ``[exponent | mantissa]`` fields.
+
+Semantics, special values and their policy are those of :mod:`golden.fp.lmul` (the spec):
+
+    field = field(a) + field(b) - (bias << m) + 2**(m - l(m)),   sign = sign(a) ^ sign(b)
+
+with zero/subnormal operands giving a signed zero, NaN for NaN operands and 0 x inf, inf for
+inf x non-zero (IEEE formats), overflow to inf (IEEE) or the largest finite number (fn/finite
+formats), and underflow (``field < 2**m``) to a signed zero.
+
+Members
+-------
+a, b : In(width)
+    Operand bit patterns in ``format``.
+result : Out(width)
+    Product bit pattern, registered: ``latency`` (1) clock edge after the operands.
+"""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.fp.lmul import offset_exponent
+from tpegen.config import LMulConfig
+
+__all__ = ["LMul"]
+
+
+class LMul(wiring.Component):
+    """L-Mul generator; see the module docstring."""
+
+    def __init__(self, config=None, **params):
+        if config is None:
+            config = LMulConfig(**params)
+        self.config = config
+        self.fmt = config.fmt
+        self.formats = {"a": self.fmt.name, "b": self.fmt.name, "result": self.fmt.name}
+        self.stats = {}
+        width = self.fmt.width
+        super().__init__({"a": In(width), "b": In(width), "result": Out(width)})
+
+    @property
+    def latency(self):
+        return self.config.latency
+
+    def _classify(self, m, x, label):
+        f = self.fmt
+        exp = x[f.man_bits:f.width - 1]
+        man = x[:f.man_bits] if f.man_bits else 0
+        zero = Signal(name=f"{label}_zero")
+        nan = Signal(name=f"{label}_nan")
+        inf = Signal(name=f"{label}_inf")
+        top = exp == f.exp_max_code
+        m.d.comb += zero.eq(exp == 0)
+        if f.policy == "ieee":
+            m.d.comb += [nan.eq(top & (man != 0)), inf.eq(top & (man == 0))]
+        elif f.policy == "fn":
+            m.d.comb += nan.eq(top & (man == (1 << f.man_bits) - 1))
+        return zero, nan, inf
+
+    def elaborate(self, platform):
+        f = self.fmt
+        mb, w = f.man_bits, f.width
+        m = Module()
+        a_zero, a_nan, a_inf = self._classify(m, self.a, "a")
+        b_zero, b_nan, b_inf = self._classify(m, self.b, "b")
+        sign = Signal(name="sign")
+        m.d.comb += sign.eq(self.a[w - 1] ^ self.b[w - 1])
+
+        field = Signal(signed(w + 2), name="field")
+        offset = (1 << mb) >> offset_exponent(mb)
+        m.d.comb += field.eq(self.a[:w - 1] + self.b[:w - 1] - (f.bias << mb) + offset)
+        top = f.emax + f.bias
+        underflow = Signal(name="underflow")
+        overflow = Signal(name="overflow")
+        m.d.comb += [
+            underflow.eq(field < (1 << mb)),
+            overflow.eq(field > ((top << mb) | f.max_mantissa)),
+        ]
+        sign_bit = sign << (w - 1)
+        zero_out = sign_bit
+        max_out = sign_bit | (top << mb) | f.max_mantissa
+        inf_out = sign_bit | (f.exp_max_code << mb) if f.has_inf else max_out
+        nan_out = f.nan_code if f.has_nan else max_out
+        normal = sign_bit | field[:w - 1]
+
+        value = Signal(w, name="value")
+        m.d.comb += value.eq(
+            Mux(a_nan | b_nan | ((a_inf | b_inf) & (a_zero | b_zero)), nan_out,
+                Mux(a_inf | b_inf, inf_out,
+                    Mux(a_zero | b_zero | underflow, zero_out,
+                        Mux(overflow, inf_out if f.has_inf else max_out, normal)))))
+        m.d.sync += self.result.eq(value)
+        return m
