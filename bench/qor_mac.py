@@ -198,7 +198,7 @@ def main():
         writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
         writer.writeheader()
         writer.writerows(csv_rows)
-    print(f"csv: docs/qor_mac.csv")
+    print("csv: docs/qor_mac.csv")
     plot(results, docs / "qor_mac.png")
     print(f"total {time.monotonic() - start:.0f} s")
     for w in widths:

@@ -104,17 +104,22 @@ chformal -lower
 opt -fast
 sat -tempinduct -prove-asserts -set-init-zero -seq 1 -verify -show-ports
 """)
+    return _run_sat(script, f"{config.name}: equivalence proof failed", timeout)
+
+
+def _run_sat(script, failure, timeout):
+    """Run a yosys script whose last command is ``sat ... -verify``; returns the seconds
+    taken, or raises :class:`EquivalenceFailed` with ``failure`` and the log's tail."""
+    log = script.with_suffix(".log")
     start = time.monotonic()
-    proc = subprocess.run(tools.yosys_cmd() + ["-s", script.name], cwd=workdir,
+    proc = subprocess.run(tools.yosys_cmd() + ["-s", script.name], cwd=script.parent,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)
-    (workdir / "prove.log").write_text(proc.stdout)
-    seconds = time.monotonic() - start
+    log.write_text(proc.stdout)
     if proc.returncode != 0 or "SUCCESS!" not in proc.stdout:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
-        raise EquivalenceFailed(f"{config.name}: equivalence proof failed "
-                             f"(log {workdir / 'prove.log'}):\n{tail}")
-    return seconds
+        raise EquivalenceFailed(f"{failure} (log {log}):\n{tail}")
+    return time.monotonic() - start
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +226,6 @@ def prove_spec(config, workdir, *, vfile=None, progress=None, random_check=True)
     ``random_check`` is off, the claims are first evaluated on random vectors, which refutes
     most wrong designs at once.
     """
-    from testbenches import algebra as al
     from testbenches.algebra import Poly
     from tpegen import api
     workdir = Path(workdir)
@@ -340,16 +344,7 @@ chformal -lower
 opt -fast
 sat -prove-asserts -verify -show-inputs
 """)
-    start = time.monotonic()
-    proc = subprocess.run(tools.yosys_cmd() + ["-s", script.name], cwd=workdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
-    (workdir / "adder_lemmas.log").write_text(proc.stdout)
-    if proc.returncode != 0 or "SUCCESS!" not in proc.stdout:
-        tail = "\n".join(proc.stdout.splitlines()[-30:])
-        raise EquivalenceFailed(f"{top}: a final adder is not x + y "
-                                f"(log {workdir / 'adder_lemmas.log'}):\n{tail}")
-    return time.monotonic() - start
+    return _run_sat(script, f"{top}: a final adder is not x + y", timeout)
 
 
 def prove(config, workdir, *, vfile=None):
