@@ -47,3 +47,23 @@ def simulators(config):
 def build_root():
     BUILD.mkdir(parents=True, exist_ok=True)
     return BUILD
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that takes a ``simulator`` argument runs on each chosen simulator."""
+    if "simulator" in metafunc.fixturenames:
+        metafunc.parametrize("simulator", simulators(metafunc.config))
+
+
+def simulate(config, simulator, build_root, seed):
+    """Generate ``config`` under ``build_root/<kind>/<name>`` and run its cocotb testbench:
+    the full stimulus on Verilator, the quick one on Icarus. Raises on a mismatch."""
+    from testbenches.common.harness import run_design_test
+    from tpegen import api
+    require("verilator" if simulator == "verilator" else "iverilog")
+    design = api.generate(config, build_root / config.kind / config.name)
+    print(f"seed {seed}")
+    result = run_design_test(design, simulator=simulator, seed=seed,
+                             quick=(simulator == "icarus"))
+    print(result)
+    return result

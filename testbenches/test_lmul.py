@@ -4,23 +4,12 @@ with the corner values mixed in."""
 
 import pytest
 
-from testbenches.common.harness import run_design_test
-from testbenches.conftest import require, simulators
+from testbenches.conftest import simulate
 from testbenches.grid import LMUL_GRID, config_id
-from tpegen import api
 
 SEED = 20261124
 
 
-def pytest_generate_tests(metafunc):
-    if "simulator" in metafunc.fixturenames:
-        metafunc.parametrize("simulator", simulators(metafunc.config))
-
-
 @pytest.mark.parametrize("config", LMUL_GRID, ids=config_id)
 def test_lmul(config, simulator, build_root):
-    require("verilator" if simulator == "verilator" else "iverilog")
-    design = api.generate(config, build_root / "lmul" / config.name)
-    print(f"seed {SEED}")
-    print(run_design_test(design, simulator=simulator, seed=SEED,
-                          quick=(simulator == "icarus")))
+    simulate(config, simulator, build_root, SEED)
