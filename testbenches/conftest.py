@@ -51,7 +51,9 @@ def build_root():
 
 def pytest_generate_tests(metafunc):
     """Every test that takes a ``simulator`` argument runs on each chosen simulator."""
-    if "simulator" in metafunc.fixturenames:
+    explicit = any("simulator" in str(m.args[0])
+                   for m in metafunc.definition.iter_markers("parametrize"))
+    if "simulator" in metafunc.fixturenames and not explicit:
         metafunc.parametrize("simulator", simulators(metafunc.config))
 
 

@@ -28,7 +28,6 @@ def _plant_bug(config, tmp_path, width=10):
     return bad_dir / good.name
 
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
 def test_planted_bug_is_caught_with_waveform(simulator, tmp_path):
     require("verilator" if simulator == "verilator" else "iverilog")
     config = MacConfig(a_width=4, b_width=4, acc_width=10, mult="booth4", accumulate="cpa")
