@@ -1,17 +1,22 @@
-"""cocotb testbench of pipelined floating-point functions (``result = f(a, b)`` after
-``latency`` edges) against their golden models. Used by every FP unit whose golden model is a
-pure function of the operand bit patterns; today: L-Mul (:mod:`golden.fp.lmul`).
+"""cocotb testbench of floating-point units against their golden models: pipelined functions
+(``result = f(a, b[, c])`` after ``latency`` edges, ``config.golden()``: L-Mul and the FMA)
+and accumulators (``config.model()``, a cycle model: the FP MAC with ``clear``/``enable``).
 
 Stimulus (seeded; the seed is logged):
 
-``exhaustive``  every operand pair once, when both operands together have at most 16 bits;
+``exhaustive``  every multiplicand pair once when ``a`` and ``b`` together have at most 16
+                bits; for an FMA each pair meets every addend of :func:`addends` (zeros,
+                subnormals, +-max, inf, NaN, a random normal);
+``corners``     (FMA) the directed corner list of :mod:`testbenches.fp_corners`;
+                (MAC: every pair once, with random ``clear`` (1/4) and ``enable`` (7/8));
 ``random``      ``TPEGEN_RANDOM_CYCLES`` cycles (default 100,000) of random bit patterns, a
-                quarter of them taken from the format's corner values (zeros, smallest and
-                largest subnormal and normal, largest finite, inf, NaN);
+                quarter of each operand taken from the format's corner values, and (FMA) a
+                quarter of the addends set to cancel the product; (MAC) ``clear`` 1/16,
+                ``enable`` 7/8;
 ``reset``       a synchronous reset in the middle of the stream.
 
 Every cycle, ``result`` is checked against the golden function of the operands presented
-``latency`` cycles earlier (zero after a reset).
+``latency`` cycles earlier; a reset clears the results in flight (they read as zero).
 """
 
 import os
@@ -21,86 +26,151 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from golden.fp.lmul import lmul
+from golden.fp.fma import fma
 from testbenches.common.tb import (Driver, Monitor, Ports, Progress, Scoreboard, load_manifest,
                                    start_clock)
+from testbenches.fp_corners import corners, fma_corners
 from tpegen.config import config_from_dict
 
-GOLDEN = {"lmul": lambda cfg: (lambda a, b: lmul(a, b, cfg.fmt))}
 
-
-def corners(fmt):
-    """Bit patterns of a format's corner values, both signs."""
-    m, top = fmt.man_bits, fmt.emax + fmt.bias
-    values = {0, 1, (1 << m) - 1, 1 << m, (top << m) | fmt.max_mantissa, fmt.bias << m}
+def addends(fmt, rng):
+    """The addends every multiplicand pair meets in the exhaustive phase."""
+    m, top, sign = fmt.man_bits, fmt.emax + fmt.bias, 1 << (fmt.width - 1)
+    values = [0, sign, 1, sign | ((1 << m) - 1), (top << m) | fmt.max_mantissa,
+              sign | (top << m) | fmt.max_mantissa, (fmt.bias << m) | int(rng.integers(0, 1 << m))]
     if fmt.has_inf:
-        values.add(fmt.exp_max_code << m)
+        values.append(fmt.exp_max_code << m)
     if fmt.has_nan:
-        values.add(fmt.nan_code)
-    values = {v & ((1 << (fmt.width - 1)) - 1) for v in values}
-    return sorted(values | {v | (1 << (fmt.width - 1)) for v in values})
+        values.append(fmt.nan_code)
+    return values
+
+
+def _cancelling(cfg, a, b, rng):
+    """Addends close to ``-a*b``: the product rounded toward zero into the accumulator
+    format, negated, and moved by up to ``2**k`` units in its last place for a random ``k``
+    in ``0..m_acc`` (so the cancellation leaves anywhere from 1 to ``m_acc`` bits)."""
+    out = []
+    sign = 1 << (cfg.facc.width - 1)
+    for x, y in zip(a.tolist(), b.tolist()):
+        c = fma(x, y, 0, fmt_in=cfg.fin, fmt_acc=cfg.facc, rounding="rtz") ^ sign
+        k = int(rng.integers(0, cfg.facc.man_bits + 1))
+        out.append((c + int(rng.integers(-(1 << k), (1 << k) + 1))) % (1 << cfg.facc.width))
+    return np.array(out, np.int64)
+
+
+def _controls(rng, n, clear_p):
+    return [(rng.random(n) < clear_p).astype(np.int64), (rng.random(n) < 7 / 8).astype(np.int64)]
 
 
 def stimulus(cfg, rng, random_cycles):
-    fmt = cfg.fmt
-    size = 1 << fmt.width
+    """Phases ``(name, input columns, reset column)``; the columns follow :func:`inputs`."""
+    phases = _stimulus(cfg, rng, random_cycles)
+    if cfg.kind == "fmac":
+        phases = [(name, cols + _controls(rng, len(cols[0]), 1 / 4 if name == "exhaustive"
+                                          else 1 / 16), rst) for name, cols, rst in phases]
+    return phases
+
+
+def inputs(cfg):
+    return {"fma": ["a", "b", "c"], "fmac": ["a", "b", "clear", "enable"]}.get(cfg.kind,
+                                                                              ["a", "b"])
+
+
+def _stimulus(cfg, rng, random_cycles):
+    fin = cfg.fmt if cfg.kind == "lmul" else cfg.fin
+    three = cfg.kind == "fma"
+    size = 1 << fin.width
     phases = []
-    if 2 * fmt.width <= 16:
+    if 2 * fin.width <= 16:
         a, b = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
-        phases.append(("exhaustive", a.ravel(), b.ravel(), np.zeros(a.size, np.int64)))
+        a, b = a.ravel(), b.ravel()
+        if three:
+            cs = addends(cfg.facc, rng)
+            a, b = np.repeat(a, len(cs)), np.repeat(b, len(cs))
+            phases.append(("exhaustive", [a, b, np.tile(cs, size * size)]))
+        else:
+            phases.append(("exhaustive", [a, b]))
+    if three:
+        cases = np.array(fma_corners(cfg, rng), np.int64).reshape(-1, 3)
+        phases.append(("corners", [cases[:, 0], cases[:, 1], cases[:, 2]]))
     n = random_cycles
     if n:
         ops = rng.integers(0, size, (2, n))
         pick = rng.random((2, n)) < 0.25
-        ops[pick] = rng.choice(corners(fmt), int(pick.sum()))
-        phases.append(("random", ops[0], ops[1], np.zeros(n, np.int64)))
-    rst = np.zeros(8, np.int64)
-    rst[4] = 1
-    phases.append(("reset", rng.integers(0, size, 8), rng.integers(0, size, 8), rst))
-    return phases
+        ops[pick] = rng.choice(corners(fin), int(pick.sum()))
+        columns = [ops[0], ops[1]]
+        if three:
+            c = rng.integers(0, 1 << cfg.facc.width, n)
+            pick = rng.random(n) < 0.25
+            c[pick] = rng.choice(corners(cfg.facc), int(pick.sum()))
+            cancel = rng.random(n) < 0.25
+            c[cancel] = _cancelling(cfg, ops[0][cancel], ops[1][cancel], rng)
+            columns.append(c)
+        phases.append(("random", columns))
+    phases.append(("reset", [rng.integers(0, size, 8), rng.integers(0, size, 8)]
+                   + ([rng.integers(0, 1 << cfg.facc.width, 8)] if three else [])))
+    return [(name, cols, _reset_column(name, len(cols[0]))) for name, cols in phases]
+
+
+def _reset_column(phase, n):
+    rst = np.zeros(n, np.int64)
+    if phase == "reset":
+        rst[n // 2] = 1
+    return rst
 
 
 @cocotb.test()
 async def fp_function_vs_golden(dut):
     manifest = load_manifest()
     cfg = config_from_dict(manifest["kind"], manifest["parameters"])
-    golden = GOLDEN[manifest["kind"]](cfg)
     seed = int(os.environ.get("TPEGEN_SEED", "1"))
     log = dut._log
     log.info("design %s, seed %d", cfg.name, seed)
     rng = np.random.default_rng(seed)
     random_cycles = int(os.environ.get("TPEGEN_RANDOM_CYCLES", "100000"))
     latency = manifest["latency"]
+    operands = inputs(cfg)
+    if cfg.kind == "fmac":          # a cycle model: the state after each edge
+        model = cfg.model()
+
+        def step(*ops):
+            return model.tick(*ops)
+
+        def reset():
+            model.acc = 0
+    else:
+        step, reset = cfg.golden(), (lambda: None)
 
     ports = Ports(dut, manifest)
     clk = await start_clock(dut, ports)
-    drive = Driver(ports, ["a", "b", "rst"]).drive
+    drive = Driver(ports, operands + ["rst"]).drive
     sample = Monitor(ports, ["result"]).sample
     board = Scoreboard(log, seed)
-    width = cfg.fmt.width
+    width = ports.width("result")
+    idle = [0] * len(operands)
 
-    drive(0, 0, 1)
+    drive(*idle, 1)
     await FallingEdge(clk)
     await FallingEdge(clk)
     expected = deque([0] * latency)   # results in flight, oldest first
 
     phases = stimulus(cfg, rng, random_cycles)
-    total = sum(len(p[1]) for p in phases)
+    total = sum(len(cols[0]) for _, cols, _ in phases)
     progress = Progress(log, total, cfg.name)
     cycle = 0
-    for phase, a_col, b_col, rst_col in phases:
-        log.info("phase %s: %d cycles", phase, len(a_col))
-        for a, b, rst in zip(a_col.tolist(), b_col.tolist(), rst_col.tolist()):
-            if latency:
-                board.check(cycle, "result", sample()["result"], expected[0], width)
-            drive(a, b, rst)
-            board.note_inputs(cycle, phase, dict(a=hex(a), b=hex(b), rst=rst))
+    for phase, columns, rst_col in phases:
+        log.info("phase %s: %d cycles", phase, len(rst_col))
+        for *ops, rst in zip(*(col.tolist() for col in columns), rst_col.tolist()):
+            board.check(cycle, "result", sample()["result"], expected[0], width)
+            drive(*ops, rst)
+            board.note_inputs(cycle, phase, dict(zip(operands, map(hex, ops)), rst=rst))
             await FallingEdge(clk)
-            if latency:
-                expected.popleft()
-                expected.append(0 if rst else golden(a, b))
+            expected.popleft()
+            if rst:
+                reset()
+                expected = deque([0] * latency)
             else:
-                board.check(cycle, "result", sample()["result"], golden(a, b), width)
+                expected.append(step(*ops))
             cycle += 1
             if not cycle & 0xFFF:
                 progress.update(cycle)

@@ -2,7 +2,7 @@
 every multiplier, both trees (and 4:2 compressors), both accumulations, every final adder, and
 the optional registers."""
 
-from tpegen.config import LMulConfig, MacConfig
+from tpegen.config import FMacConfig, FmaConfig, LMulConfig, MacConfig
 
 MAC_GRID = [
     MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
@@ -43,6 +43,33 @@ FORMAL_GRID = [c for c in MAC_GRID if c.a_width <= 8 and c.b_width <= 8]
 
 #: L-Mul formats: the 8- and 4-bit ones exhaustively, the 16-bit ones at random.
 LMUL_GRID = [LMulConfig(format=f) for f in ("e4m3fn", "e5m2", "e2m1fn", "bf16", "fp16")]
+
+
+#: FMA configurations: 8-bit inputs exhaustively (every pair, each with a set of addends), the
+#: 16-bit ones at random; mixed formats, both roundings, flushing, every depth, and both
+#: normalizations.
+FMA_GRID = [
+    FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16", depth=2),
+    FmaConfig(fmt_in="e5m2", fmt_acc="e5m2", rounding="rtz", subnormals=False, depth=1),
+    FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16", depth=3, normalize="approx", window=8,
+              granularity=4, guard=2),
+    FmaConfig(fmt_in="e2m1fn", fmt_acc="bf16", depth=1),
+    FmaConfig(fmt_in="bf16", fmt_acc="fp32", depth=4),
+    FmaConfig(fmt_in="bf16", fmt_acc="fp32", depth=2, normalize="approx", window=16,
+              granularity=4, guard=3),
+    FmaConfig(fmt_in="fp16", fmt_acc="fp16", depth=3),
+    FmaConfig(fmt_in="bf16", fmt_acc="bf16", rounding="rtz", subnormals=False, depth=2,
+              normalize="approx", window=12, granularity=8, guard=0),
+]
+
+
+#: FP MAC configurations (the FMA datapath in an accumulation loop).
+FMAC_GRID = [
+    FMacConfig(fmt_in="e4m3fn", fmt_acc="fp16"),
+    FMacConfig(fmt_in="bf16", fmt_acc="fp32"),
+    FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=40, granularity=4,
+               guard=3),
+]
 
 
 def config_id(config):

@@ -3,6 +3,10 @@
     tpegen generate mac --a-width 8 --b-width 8 --signed --acc-width 32 --mult booth4 \\
         --tree dadda --accumulate carry_save -o out/
     tpegen generate lmul --format e4m3fn -o out/lmul/
+    tpegen generate fma --in bf16 --acc fp32 --depth 2 -o out/fma/
+    tpegen generate fma --in bf16 --acc fp32 --normalize approx --window 16 --granularity 4 \
+        --guard 3 -o out/fma_approx/
+    tpegen generate fmac --in bf16 --acc fp32 -o out/fmac/
     tpegen test out/                 # cocotb vs the golden model (Verilator; --sim icarus)
     tpegen prove out/                # formal equivalence with the behavioural reference
     tpegen synth out/ --json         # OSU 0.18 um area + OpenSTA timing + ECP5 Fmax
@@ -20,8 +24,9 @@ import sys
 from pathlib import Path
 
 from . import __version__, api
-from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, MULTIPLIERS, TREES, LMulConfig,
-                     MacConfig, ParameterError)
+from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, GRANULARITIES, MAX_FMA_DEPTH,
+                     MAX_GUARD, MULTIPLIERS, NORMALIZATIONS, ROUNDINGS, TREES, FmaConfig,
+                     FMacConfig, LMulConfig, MacConfig, ParameterError)
 from .tools import ToolMissing
 
 EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 1, 2, 3
@@ -65,6 +70,42 @@ def _add_generate(sub):
                       help="bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn")
     lmul.add_argument("--name", default=None, help="Verilog module name (default: derived)")
     lmul.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+
+    fma = units.add_parser("fma", help="floating-point fused multiply-add a*b + c",
+                           description=FmaConfig.__doc__.split("\n\n")[0])
+    _fp_arguments(fma)
+    fma.add_argument("--depth", type=int, default=2,
+                     help=f"pipeline registers = latency (1..{MAX_FMA_DEPTH}, default 2)")
+    fmac = units.add_parser("fmac", help="floating-point multiply-accumulate acc += a*b",
+                            description=FMacConfig.__doc__.split("\n\n")[0])
+    _fp_arguments(fmac)
+
+
+def _fp_arguments(p):
+    formats = "bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn"
+    p.add_argument("--in", dest="fmt_in", default="bf16", help=f"format of a, b: {formats}")
+    p.add_argument("--acc", dest="fmt_acc", default="fp32",
+                   help="format of the addend/accumulator and the result (default fp32)")
+    p.add_argument("--rounding", default="rne", help=" | ".join(ROUNDINGS))
+    p.add_argument("--no-subnormals", dest="subnormals", action="store_false",
+                   help="flush subnormal inputs and results to zero")
+    p.add_argument("--normalize", default="exact", help=" | ".join(NORMALIZATIONS))
+    p.add_argument("--window", type=int, default=None,
+                   help="approx: leading-zero window in bits (default: the whole window)")
+    p.add_argument("--granularity", type=int, default=None,
+                   help="approx: shifts in multiples of " + " | ".join(map(str, GRANULARITIES)))
+    p.add_argument("--guard", type=int, default=None,
+                   help=f"approx: extra significand bits before the readout (0..{MAX_GUARD})")
+    p.add_argument("--name", default=None, help="Verilog module name (default: derived)")
+    p.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+
+
+def _fp_config(args):
+    given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth")
+             if getattr(args, k, None) is not None}
+    cls = FmaConfig if args.unit == "fma" else FMacConfig
+    return cls(fmt_in=args.fmt_in, fmt_acc=args.fmt_acc, rounding=args.rounding,
+               subnormals=args.subnormals, normalize=args.normalize, name=args.name, **given)
 
 
 def _mac_config(args):
@@ -113,6 +154,8 @@ def _say(message):
 def cmd_generate(args):
     if args.unit == "lmul":
         config = LMulConfig(format=args.format, name=args.name)
+    elif args.unit in ("fma", "fmac"):
+        config = _fp_config(args)
     else:
         config = _mac_config(args)
     manifest = api.generate(config, args.out)

@@ -7,7 +7,8 @@ tool runs and raises :class:`ParameterError` naming the parameter and its allowe
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["ParameterError", "MacConfig", "LMulConfig", "config_from_dict"]
+__all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
+           "config_from_dict"]
 
 
 class ParameterError(ValueError):
@@ -187,6 +188,11 @@ class LMulConfig:
         """The result is registered: one clock edge from the operands."""
         return 1
 
+    def golden(self):
+        """The golden function ``(a, b) -> result`` of this configuration."""
+        from golden.fp.lmul import lmul
+        return lambda a, b: lmul(a, b, self.fmt)
+
     def replace(self, **changes):
         changes.setdefault("name", None)
         return dataclasses.replace(self, **changes)
@@ -195,7 +201,237 @@ class LMulConfig:
         return dataclasses.asdict(self)
 
 
-CONFIGS = {"mac": MacConfig, "lmul": LMulConfig}
+ROUNDINGS = ("rne", "rtz")
+NORMALIZATIONS = ("exact", "approx")
+GRANULARITIES = (1, 2, 4, 8, 16)
+MAX_FMA_DEPTH = 4
+MAX_GUARD = 16
+
+
+def _check_name(name):
+    if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
+        raise ParameterError(f"name={name!r} must be a Verilog identifier "
+                             "(letters, digits, underscores, not starting with a digit)")
+
+
+def _check_format(name, value, max_width=32):
+    from .formats import parse_format
+    try:
+        fmt = parse_format(value)
+    except ParameterError as error:
+        raise ParameterError(f"{name}: {error}") from None
+    if fmt.width > max_width:
+        raise ParameterError(f"{name}={fmt.name} is {fmt.width} bits wide: allowed formats "
+                             f"of 3..{max_width} bits")
+    return fmt
+
+
+@dataclass(frozen=True)
+class FmaConfig:
+    """Parameters of the floating-point fused multiply-add (:class:`hdl.fp.fma.Fma`).
+
+    Parameters
+    ----------
+    fmt_in : str
+        Format of the multiplicands ``a`` and ``b`` (any format of :mod:`tpegen.formats`,
+        at most 32 bits).
+    fmt_acc : str
+        Format of the addend ``c`` and of the result.
+    rounding : str
+        ``rne`` (to nearest, ties to even) or ``rtz`` (toward zero).
+    subnormals : bool
+        Gradual underflow when true; subnormal inputs read as zero and results below the
+        smallest normal flush to zero when false.
+    depth : int
+        Pipeline registers, 1..4 (``latency`` = ``depth`` clock edges). They go, in this
+        order, on the output, after the product, after the aligned sum and after the first
+        rounding.
+    normalize : str
+        ``exact``, or ``approx`` for the approximate-normalization scheme of docs/fp.md,
+        set by ``window``, ``granularity`` and ``guard``.
+    window : int or None
+        Leading-zero window in bits, 1..Wm (``None``: the whole alignment window, Wm bits).
+    granularity : int
+        Normalization shifts are multiples of this: 1, 2, 4, 8 or 16.
+    guard : int
+        Extra significand bits kept by the first rounding, 0..16.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    fmt_in: str = "bf16"
+    fmt_acc: str = "fp32"
+    rounding: str = "rne"
+    subnormals: bool = True
+    depth: int = 2
+    normalize: str = "exact"
+    window: int = None
+    granularity: int = 1
+    guard: int = 0
+    name: str = None
+
+    kind = "fma"
+
+    def __post_init__(self):
+        fin = _check_format("fmt_in", self.fmt_in)
+        facc = _check_format("fmt_acc", self.fmt_acc)
+        object.__setattr__(self, "fmt_in", fin.name)
+        object.__setattr__(self, "fmt_acc", facc.name)
+        _check_choice("rounding", self.rounding, ROUNDINGS)
+        _check_bool("subnormals", self.subnormals)
+        _check_int("depth", self.depth, 1, MAX_FMA_DEPTH)
+        _check_choice("normalize", self.normalize, NORMALIZATIONS)
+        if self.normalize == "exact":
+            for param, value, exact in (("window", self.window, None),
+                                        ("granularity", self.granularity, 1),
+                                        ("guard", self.guard, 0)):
+                if value != exact:
+                    raise ParameterError(f"{param}={value!r} needs normalize='approx' "
+                                         f"(exact normalization has {param}={exact!r})")
+        _check_int("guard", self.guard, 0, MAX_GUARD)
+        if self.granularity not in GRANULARITIES:
+            raise ParameterError(f"granularity={self.granularity!r} is not allowed: choose "
+                                 f"one of {', '.join(map(str, GRANULARITIES))}")
+        if self.window is not None:
+            _check_int("window", self.window, 1, self.layout.width)
+        if self.name is None:
+            object.__setattr__(self, "name", self.default_name())
+        else:
+            _check_name(self.name)
+
+    def default_name(self):
+        parts = ["fma", self.fmt_in, self.fmt_acc]
+        if self.rounding != "rne":
+            parts.append(self.rounding)
+        if not self.subnormals:
+            parts.append("ftz")
+        parts.append(f"d{self.depth}")
+        if self.normalize == "approx":
+            parts.append(f"w{self.window_bits}g{self.granularity}k{self.guard}")
+        return "_".join(parts)
+
+    @property
+    def fin(self):
+        from .formats import parse_format
+        return parse_format(self.fmt_in)
+
+    @property
+    def facc(self):
+        from .formats import parse_format
+        return parse_format(self.fmt_acc)
+
+    @property
+    def layout(self):
+        """The alignment window (:func:`golden.fp.fma.layout`)."""
+        from golden.fp.fma import layout
+        return layout(self.fin, self.facc, self.guard)
+
+    @property
+    def window_bits(self):
+        return self.layout.width if self.window is None else self.window
+
+    @property
+    def is_exact(self):
+        """True when the parameters give exact normalization (``approx`` included)."""
+        return (self.window_bits >= self.layout.width and self.granularity == 1
+                and self.guard == 0)
+
+    @property
+    def latency(self):
+        """Clock edges from the operands to ``result``: the pipeline depth."""
+        return self.depth
+
+    def golden(self):
+        """The golden function ``(a, b, c) -> result`` of this configuration."""
+        from golden.fp.fma import fma, fma_approx
+        options = dict(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
+                       subnormals=self.subnormals)
+        if self.normalize == "exact":
+            return lambda a, b, c: fma(a, b, c, **options)
+        return lambda a, b, c: fma_approx(a, b, c, window=self.window,
+                                          granularity=self.granularity, guard=self.guard,
+                                          **options)
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class FMacConfig:
+    """Parameters of the floating-point multiply-accumulate unit (:class:`hdl.fp.fmac.FMac`):
+    ``acc <- round(acc + a*b)`` every enabled cycle, through the FMA datapath.
+
+    Parameters
+    ----------
+    fmt_in, fmt_acc, rounding, subnormals, normalize, window, granularity, guard
+        As for :class:`FmaConfig` (the accumulator has format ``fmt_acc``).
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    fmt_in: str = "bf16"
+    fmt_acc: str = "fp32"
+    rounding: str = "rne"
+    subnormals: bool = True
+    normalize: str = "exact"
+    window: int = None
+    granularity: int = 1
+    guard: int = 0
+    name: str = None
+
+    kind = "fmac"
+
+    def __post_init__(self):
+        fma = self.fma
+        object.__setattr__(self, "fmt_in", fma.fmt_in)
+        object.__setattr__(self, "fmt_acc", fma.fmt_acc)
+        if self.name is None:
+            object.__setattr__(self, "name", "fmac" + fma.name[len("fma"):].replace("_d1", ""))
+        else:
+            _check_name(self.name)
+
+    @property
+    def fma(self):
+        """The FMA datapath in the accumulation loop (validates the shared parameters)."""
+        return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
+                         subnormals=self.subnormals, depth=1, normalize=self.normalize,
+                         window=self.window, granularity=self.granularity, guard=self.guard)
+
+    @property
+    def fin(self):
+        return self.fma.fin
+
+    @property
+    def facc(self):
+        return self.fma.facc
+
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
+
+    def model(self):
+        """The golden cycle model (:class:`golden.fp.fma.Mac`)."""
+        from golden.fp.fma import Mac
+        approx = {}
+        if self.normalize == "approx":
+            approx = dict(window=self.window, granularity=self.granularity, guard=self.guard)
+        return Mac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
+                   subnormals=self.subnormals, **approx)
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CONFIGS = {"mac": MacConfig, "lmul": LMulConfig, "fma": FmaConfig, "fmac": FMacConfig}
 
 
 def config_from_dict(kind, params):

@@ -17,13 +17,14 @@ The result of a format without NaN (``e2m1fn``) for a NaN case is its largest fi
 with the NaN's sign; tpegen never uses such a format as an accumulator by default.
 """
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 from tpegen.formats import parse_format
 
 from .codec import Value, decode, encode
 
-__all__ = ["fma", "Mac"]
+__all__ = ["fma", "Mac", "fma_approx", "layout", "Layout"]
 
 
 def _overflow_policy(fmt):
@@ -61,14 +62,129 @@ def fma(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
 
 class Mac:
     """Cycle model of an accumulating FMA: ``acc <- fma(a, b, acc)`` on ``enable``; ``clear``
-    starts from ``+0``. Bit patterns in and out."""
+    starts from ``+0``. Bit patterns in and out. Given any of ``window``, ``granularity`` or
+    ``guard``, each step is :func:`fma_approx` instead."""
 
-    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
-        self.options = dict(fmt_in=fmt_in, fmt_acc=fmt_acc, rounding=rounding,
-                            subnormals=subnormals)
+    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, **approx):
+        options = dict(fmt_in=fmt_in, fmt_acc=fmt_acc, rounding=rounding,
+                       subnormals=subnormals)
+        step = fma_approx if approx else fma
+        self.step = lambda a, b, c: step(a, b, c, **options, **approx)
         self.acc = 0
 
     def tick(self, a, b, clear, enable):
         base = 0 if clear else self.acc
-        self.acc = fma(a, b, base, **self.options) if enable else base
+        self.acc = self.step(a, b, base) if enable else base
         return self.acc
+
+
+# --- approximate normalization ------------------------------------------------------------
+#
+# The scheme (docs/fp.md, "Approximate-normalization FMA") is defined on the alignment window
+# of the FMA datapath, so the window layout is part of the spec:
+#
+#   position 0                      sticky position (anything below position 1)
+#   positions [L, L + pp)           the product significand, L = pc + 2 + guard
+#   addend LSB at Ec - ref          at most T = L + pp + 2 + guard (then the product is sticky)
+#   Wm = T + pc                     magnitude bits of the window
+#   ref = max(Ep - L, Ec - T)       exponent of position 0 (Ec - T only for a non-zero addend)
+#
+# with pp = 2 (m_in + 1) product bits, pc = m_acc + 1 addend bits, Ep the exponent of the
+# product's LSB and Ec that of the addend's LSB.
+
+@dataclass(frozen=True)
+class Layout:
+    """The alignment window of an FMA (see the comment above)."""
+
+    pp: int
+    pc: int
+    guard: int
+
+    @property
+    def low(self):          # L
+        return self.pc + 2 + self.guard
+
+    @property
+    def top(self):          # T
+        return self.low + self.pp + 2 + self.guard
+
+    @property
+    def width(self):        # Wm
+        return self.top + self.pc
+
+
+def layout(fmt_in, fmt_acc, guard=0):
+    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
+    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 1, guard=guard)
+
+
+def _lsb_exponent(value, fmt):
+    """Exponent of the least significant significand bit of a finite (or zero) value."""
+    if value.kind != "finite":
+        return fmt.emin - fmt.man_bits
+    e = value.magnitude.numerator.bit_length() - value.magnitude.denominator.bit_length()
+    if Fraction(2) ** e > value.magnitude:
+        e -= 1
+    return max(e, fmt.emin) - fmt.man_bits
+
+
+def _round_fraction(x, rounding):
+    """Round a non-negative Fraction to an integer."""
+    q = x.numerator // x.denominator
+    r = x - q
+    if rounding == "rtz" or r == 0 or r < Fraction(1, 2):
+        return q
+    if r > Fraction(1, 2) or q & 1:
+        return q + 1
+    return q
+
+
+def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,
+               granularity=1, guard=0):
+    """Bit pattern of the approximate-normalization FMA (docs/fp.md).
+
+    The exact sum ``s = a*b + c`` is rounded once at a position chosen from an approximate
+    leading-one position, keeping ``m_acc + 1 + guard`` bits, then normalized exactly and
+    rounded again into ``fmt_acc`` (the readout). The leading-zero count ``lz`` of ``|s|`` in
+    the window is replaced by ``floor(min(lz, window) / granularity) * granularity``. With
+    ``window >= Wm``, ``granularity=1`` and ``guard=0`` this is :func:`fma` bit for bit.
+    """
+    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
+    va = decode(a, fin, subnormals=subnormals)
+    vb = decode(b, fin, subnormals=subnormals)
+    vc = decode(c, facc, subnormals=subnormals)
+    specials = {"nan", "inf"} & {va.kind, vb.kind, vc.kind}
+    product_zero = "zero" in (va.kind, vb.kind)
+    if specials or product_zero:
+        # no rounding happens: specials, and c (or a signed zero) when the product is zero
+        return fma(a, b, c, fmt_in=fin, fmt_acc=facc, rounding=rounding,
+                   subnormals=subnormals)
+    lay = layout(fin, facc, guard)
+    window = lay.width if window is None else window
+    s = va.exact * vb.exact + vc.exact
+    if s == 0:
+        return 0
+    sign = int(s < 0)
+    ep = _lsb_exponent(va, fin) + _lsb_exponent(vb, fin)
+    ref = ep - lay.low
+    if vc.kind == "finite":
+        ref = max(ref, _lsb_exponent(vc, facc) - lay.top)
+    # leading one of |s| in window coordinates (position 0 has weight 2**ref)
+    mag = abs(s) / Fraction(2) ** ref
+    lead = mag.numerator.bit_length() - mag.denominator.bit_length()
+    if Fraction(2) ** lead > mag:
+        lead -= 1
+    lz = lay.width - 1 - lead
+    lz_approx = min(lz, window) // granularity * granularity
+    lead_approx = lay.width - 1 - lz_approx
+    m = facc.man_bits
+    if not subnormals and ref + lead_approx < facc.emin:
+        return sign << (facc.width - 1)
+    floor = facc.emin - m - ref
+    u = max(lead_approx - m - guard, floor - guard)
+    q = _round_fraction(mag / Fraction(2) ** u, rounding)
+    if q == 0:
+        return sign << (facc.width - 1)
+    readout = Fraction(q) * Fraction(2) ** (ref + u) * (-1 if sign else 1)
+    return encode(Value("finite", sign, abs(readout)), facc, rounding=rounding,
+                  subnormals=subnormals, overflow=_overflow_policy(facc))

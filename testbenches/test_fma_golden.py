@@ -1,0 +1,146 @@
+"""The approximate-normalization FMA golden model (``golden.fp.fma.fma_approx``), and the
+directed corner list used by the FMA testbench:
+
+* with its exact settings (the whole window, granularity 1, no guard bits) it is the exact FMA
+  bit for bit, exhaustively for e2m1fn x e2m1fn + e4m3fn and at random for bf16 x bf16 + fp32;
+* its errors are those the scheme predicts: with ``guard >= granularity - 1`` and the whole
+  window, within one unit in the last place of the exact result (the second rounding); a
+  window of ``max(pc, pp) + 4`` bits is exact for normal operands, narrower ones are not;
+* the corner list exercises every category of the issue's list that the format pair allows.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from golden.fp.codec import decode
+from golden.fp.fma import fma, fma_approx
+from testbenches.fp_corners import CATEGORIES, classify, fma_corners
+from testbenches.fp_tb import _cancelling
+from tpegen.config import FmaConfig
+from tpegen.formats import parse_format
+
+SEED = 11
+
+
+def _random_triples(cfg, n, rng, moderate=False):
+    """Random operands, half of them with ``c`` close to ``-a*b``; ``moderate``: normal
+    multiplicands with exponents in -40..40, so that most products fit the accumulator."""
+    fin, facc = cfg.fin, cfg.facc
+    a = rng.integers(0, 1 << fin.width, n)
+    b = rng.integers(0, 1 << fin.width, n)
+    if moderate:
+        m = fin.man_bits
+        exps = rng.integers(fin.bias - 40, fin.bias + 41, (2, n))
+        a = (a & ((1 << m) - 1 | 1 << (fin.width - 1))) | (exps[0] << m)
+        b = (b & ((1 << m) - 1 | 1 << (fin.width - 1))) | (exps[1] << m)
+    c = rng.integers(0, 1 << facc.width, n)
+    cancel = rng.random(n) < 0.5
+    c[cancel] = _cancelling(cfg, a[cancel], b[cancel], rng)
+    return list(zip(a.tolist(), b.tolist(), c.tolist()))
+
+
+def test_exact_settings_reproduce_exact_fma_exhaustively():
+    fin, facc = parse_format("e2m1fn"), parse_format("e4m3fn")
+    for rounding in ("rne", "rtz"):
+        for subnormals in (True, False):
+            opts = dict(fmt_in=fin, fmt_acc=facc, rounding=rounding, subnormals=subnormals)
+            for a in range(16):
+                for b in range(16):
+                    for c in range(256):
+                        assert fma_approx(a, b, c, **opts) == fma(a, b, c, **opts), (a, b, c)
+
+
+@pytest.mark.parametrize("fin, facc", [("bf16", "fp32"), ("fp16", "fp16"), ("e5m2", "bf16")])
+def test_exact_settings_reproduce_exact_fma_at_random(fin, facc):
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    cfg = FmaConfig(fmt_in=fin, fmt_acc=facc)
+    for a, b, c in _random_triples(cfg, 4000, rng):
+        opts = dict(fmt_in=fin, fmt_acc=facc)
+        assert fma_approx(a, b, c, window=cfg.layout.width, granularity=1, guard=0,
+                          **opts) == fma(a, b, c, **opts), (hex(a), hex(b), hex(c))
+
+
+def _ulps(x, y, fmt):
+    """Distance in units in the last place of ``y`` (both finite)."""
+    vx, vy = decode(x, fmt).exact, decode(y, fmt).exact
+    e = max(abs(vy).numerator.bit_length() - abs(vy).denominator.bit_length(), fmt.emin) \
+        if vy else fmt.emin
+    return abs(vx - vy) / (Fraction(2) ** (e - fmt.man_bits))
+
+
+@pytest.mark.parametrize("granularity", [2, 4, 8, 16])
+def test_enough_guard_bits_cost_at_most_one_ulp(granularity):
+    rng = np.random.default_rng(SEED)
+    cfg = FmaConfig(fmt_in="bf16", fmt_acc="fp32")
+    worst, differ = 0, 0
+    for a, b, c in _random_triples(cfg, 3000, rng, moderate=True):
+        exact = fma(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc)
+        approx = fma_approx(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc,
+                            granularity=granularity, guard=granularity - 1)
+        if decode(exact, cfg.facc).kind != "finite":
+            assert approx == exact
+            continue
+        worst = max(worst, _ulps(approx, exact, cfg.facc))
+        differ += approx != exact
+    print(f"granularity {granularity}: {differ} of 3000 differ, worst {float(worst)} ulp")
+    assert worst <= 1
+
+
+def _normal(cfg, a, b, c):
+    return all(v.kind == "finite" and v.magnitude >= f.min_normal
+               for v, f in ((decode(a, cfg.fin), cfg.fin), (decode(b, cfg.fin), cfg.fin),
+                            (decode(c, cfg.facc), cfg.facc)))
+
+
+@pytest.mark.parametrize("fin, facc", [("bf16", "fp32"), ("fp16", "fp16")])
+def test_window_of_p_plus_4_bits_is_exact_for_normal_operands(fin, facc):
+    """Without cancellation the leading one lies in the top ``pc + 4`` bits of the alignment
+    window (``pc``, ``pp``: addend and product significand bits). A cancellation of ``k``
+    binades moves it ``k`` bits lower, but then the sum has at most ``max(pc, pp) - k``
+    significant bits, which a rounding ``k`` places too high still keeps when the window has
+    ``max(pc, pp) + 4`` bits: such a window is exact for normal operands (subnormal products
+    start lower), and narrower windows are not."""
+    rng = np.random.default_rng(SEED)
+    cfg = FmaConfig(fmt_in=fin, fmt_acc=facc)
+    p = max(cfg.layout.pc, cfg.layout.pp)
+    cases = [t for t in _random_triples(cfg, 3000, rng, moderate=True) if _normal(cfg, *t)]
+    differ = {}
+    for window in (p + 4, p + 2, p - 4):
+        differ[window] = sum(
+            fma_approx(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc, window=window)
+            != fma(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc) for a, b, c in cases)
+    print(f"{len(cases)} normal cases; results that differ from exact, by window: {differ}")
+    assert differ[p + 4] == 0
+    assert differ[p + 2] <= differ[p - 4] and differ[p - 4] > 0
+
+
+CORNER_CONFIGS = [FmaConfig(fmt_in="bf16", fmt_acc="fp32"),
+                  FmaConfig(fmt_in="fp16", fmt_acc="fp16"),
+                  FmaConfig(fmt_in="e5m2", fmt_acc="e5m2"),
+                  FmaConfig(fmt_in="e4m3fn", fmt_acc="e4m3fn")]
+
+
+@pytest.mark.parametrize("cfg", CORNER_CONFIGS, ids=lambda c: c.name)
+def test_corner_list_covers_every_category(cfg):
+    rng = np.random.default_rng(SEED)
+    found = {k: 0 for k in CATEGORIES}
+    for a, b, c in fma_corners(cfg, rng):
+        for kind in classify(a, b, c, cfg):
+            found[kind] += 1
+    print(cfg.name, found)
+    assert all(found.values()), found
+
+
+def test_classify_recognises_each_category():
+    """Hand-made e5m2 cases, one per category (values in the comments)."""
+    cfg = FmaConfig(fmt_in="e5m2", fmt_acc="e5m2")
+    one, two = 0x3C, 0x40
+    assert classify(0x01, one, 0x00, cfg) == {"to_subnormal"}          # 2^-16 * 1
+    assert "overflow" in classify(0x7B, 0x7B, 0x7B, cfg)                # 57344^2
+    assert "cancellation" in classify(0x3D, one, 0xBC, cfg)              # 1.25 - 1
+    assert "tie" in classify(one, 0x34, 0x40, cfg)                       # 2 + 0.25
+    assert classify(0x7F, one, one, cfg) == {"nan"}
+    assert classify(two, two, one, cfg) == set()                         # 4 + 1, exact
