@@ -2,9 +2,11 @@
 
 from .fp.fma import Fma
 from .fp.fmac import FMac
-from .fp.lmul import LMul
+from .fp.fpmul import FpMul
+from .fp.lmul import LMac, LMul
 from .mac import Mac
 
-GENERATORS = {"mac": Mac, "lmul": LMul, "fma": Fma, "fmac": FMac}
+GENERATORS = {"mac": Mac, "lmul": LMul, "fma": Fma, "fmac": FMac, "fpmul": FpMul,
+              "lmac": LMac}
 
-__all__ = ["Mac", "LMul", "Fma", "FMac", "GENERATORS"]
+__all__ = ["Mac", "LMul", "Fma", "FMac", "FpMul", "LMac", "GENERATORS"]

@@ -1,6 +1,7 @@
 """cocotb testbench of floating-point units against their golden models: pipelined functions
 (``result = f(a, b[, c])`` after ``latency`` edges, ``config.golden()``: L-Mul and the FMA)
-and accumulators (``config.model()``, a cycle model: the FP MAC with ``clear``/``enable``).
+and accumulators (``config.model()``, a cycle model: the FP and L-Mul MACs, with
+``clear``/``enable``).
 
 Stimulus (seeded; the seed is logged):
 
@@ -8,7 +9,7 @@ Stimulus (seeded; the seed is logged):
                 bits; for an FMA each pair meets every addend of :func:`addends` (zeros,
                 subnormals, +-max, inf, NaN, a random normal);
 ``corners``     (FMA) the directed corner list of :mod:`testbenches.fp_corners`;
-                (MAC: every pair once, with random ``clear`` (1/4) and ``enable`` (7/8));
+                (MACs: every pair once, with random ``clear`` (1/4) and ``enable`` (7/8));
 ``random``      ``TPEGEN_RANDOM_CYCLES`` cycles (default 100,000) of random bit patterns, a
                 quarter of each operand taken from the format's corner values, and (FMA) a
                 quarter of the addends set to cancel the product; (MAC) ``clear`` 1/16,
@@ -65,19 +66,20 @@ def _controls(rng, n, clear_p):
 def stimulus(cfg, rng, random_cycles):
     """Phases ``(name, input columns, reset column)``; the columns follow :func:`inputs`."""
     phases = _stimulus(cfg, rng, random_cycles)
-    if cfg.kind == "fmac":
+    if hasattr(cfg, "model"):        # accumulators: add clear and enable
         phases = [(name, cols + _controls(rng, len(cols[0]), 1 / 4 if name == "exhaustive"
                                           else 1 / 16), rst) for name, cols, rst in phases]
     return phases
 
 
 def inputs(cfg):
-    return {"fma": ["a", "b", "c"], "fmac": ["a", "b", "clear", "enable"]}.get(cfg.kind,
-                                                                              ["a", "b"])
+    if cfg.kind == "fma":
+        return ["a", "b", "c"]
+    return ["a", "b", "clear", "enable"] if hasattr(cfg, "model") else ["a", "b"]
 
 
 def _stimulus(cfg, rng, random_cycles):
-    fin = cfg.fmt if cfg.kind == "lmul" else cfg.fin
+    fin = cfg.fin if hasattr(cfg, "fin") else cfg.fmt
     three = cfg.kind == "fma"
     size = 1 << fin.width
     phases = []
@@ -130,7 +132,7 @@ async def fp_function_vs_golden(dut):
     random_cycles = int(os.environ.get("TPEGEN_RANDOM_CYCLES", "100000"))
     latency = manifest["latency"]
     operands = inputs(cfg)
-    if cfg.kind == "fmac":          # a cycle model: the state after each edge
+    if hasattr(cfg, "model"):       # a cycle model: the state after each edge
         model = cfg.model()
 
         def step(*ops):

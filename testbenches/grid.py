@@ -2,7 +2,8 @@
 every multiplier, both trees (and 4:2 compressors), both accumulations, every final adder, and
 the optional registers."""
 
-from tpegen.config import FMacConfig, FmaConfig, LMulConfig, MacConfig
+from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
+                           MacConfig)
 
 MAC_GRID = [
     MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
@@ -70,6 +71,15 @@ FMAC_GRID = [
     FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=40, granularity=4,
                guard=3),
 ]
+
+
+#: The exact FP multiplier (the L-Mul baseline) and the L-Mul MAC.
+FPMUL_GRID = [FpMulConfig(format="e4m3fn"), FpMulConfig(format="bf16", subnormals=False)]
+LMAC_GRID = [LMacConfig(fmt_in="e4m3fn", fmt_acc="fp16"), LMacConfig(fmt_in="bf16",
+                                                                      fmt_acc="fp32")]
+
+#: Every floating-point configuration.
+FP_GRID = LMUL_GRID + FMA_GRID + FMAC_GRID + FPMUL_GRID + LMAC_GRID
 
 
 def config_id(config):

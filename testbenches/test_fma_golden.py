@@ -144,3 +144,54 @@ def test_classify_recognises_each_category():
     assert "tie" in classify(one, 0x34, 0x40, cfg)                       # 2 + 0.25
     assert classify(0x7F, one, one, cfg) == {"nan"}
     assert classify(two, two, one, cfg) == set()                         # 4 + 1, exact
+
+
+def test_fpmul_golden_matches_ml_dtypes_bf16():
+    """The exact multiplier's golden model (``fma(a, b, -0)``) against ml_dtypes: a bf16
+    product is exact in float64 and, inside float32's normal range, exact in float32, whose
+    conversion to bf16 ml_dtypes rounds to nearest even; every pair of a random sample."""
+    import ml_dtypes
+    from tpegen.config import FpMulConfig
+    golden = FpMulConfig(format="bf16").golden()
+    rng = np.random.default_rng(SEED)
+    a = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
+    b = rng.integers(0, 1 << 16, 20000).astype(np.uint16)
+    fa = a.view(ml_dtypes.bfloat16).astype(np.float64)
+    fb = b.view(ml_dtypes.bfloat16).astype(np.float64)
+    with np.errstate(all="ignore"):
+        prod = fa * fb
+        ref = prod.astype(np.float32).astype(ml_dtypes.bfloat16).view(np.uint16)
+    checked = 0
+    for x, y, p, r in zip(a.tolist(), b.tolist(), prod.tolist(), ref.tolist()):
+        if not np.isfinite(p) or not (p == 0 or 2.0 ** -126 <= abs(p) < 2.0 ** 127):
+            continue
+        got = golden(x, y)
+        assert got == r, (hex(x), hex(y), hex(got), hex(r))
+        checked += 1
+    print(f"{checked} finite in-range products agree")
+    assert checked > 5000
+
+
+def test_lmac_golden_adds_the_lmul_product_exactly_once():
+    """The L-Mul MAC model against float64: the L-Mul product (its golden model) plus a
+    float32 accumulator, where float64 holds the sum exactly, rounded by numpy to float32."""
+    from golden.fp.lmul import LMac, lmul
+    rng = np.random.default_rng(SEED)
+    model = LMac(fmt_in="bf16", fmt_acc="fp32")
+    fin, facc = parse_format("bf16"), parse_format("fp32")
+    checked = 0
+    for _ in range(3000):
+        a, b = (int(x) for x in rng.integers(0, 1 << 16, 2))
+        acc = int(np.float32(rng.normal()).view(np.uint32))
+        model.acc = acc
+        got = model.tick(a, b, 0, 1)
+        p, c = decode(lmul(a, b, fin), fin), decode(acc, facc)
+        if p.kind != "finite" or c.kind != "finite":
+            continue
+        exact = p.exact + c.exact
+        if Fraction(float(exact)) != exact:
+            continue
+        assert got == int(np.float32(float(exact)).view(np.uint32)), (hex(a), hex(b), hex(acc))
+        checked += 1
+    print(f"{checked} exact sums agree")
+    assert checked > 500

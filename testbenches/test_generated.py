@@ -16,7 +16,7 @@ import pytest
 
 from testbenches.common.harness import LINT_WAIVERS
 from testbenches.conftest import require
-from testbenches.grid import FMA_GRID, FMAC_GRID, LMUL_GRID, MAC_GRID, config_id
+from testbenches.grid import FP_GRID, MAC_GRID, config_id
 from tpegen import api, tools
 from tpegen.manifest import ROLES, verilog_ports
 
@@ -28,13 +28,13 @@ ABSOLUTE = re.compile(r"(?<![\w.*/])/(?:usr|home|work|tmp|root|opt|var|mnt)/[\w.
 @pytest.fixture(scope="module")
 def designs(build_root):
     out = {}
-    for config in MAC_GRID + LMUL_GRID + FMA_GRID + FMAC_GRID:
+    for config in MAC_GRID + FP_GRID:
         path = api.generate(config, build_root / "generated" / config.name)
         out[config.name] = (config, path)
     return out
 
 
-@pytest.mark.parametrize("config", MAC_GRID + LMUL_GRID + FMA_GRID + FMAC_GRID, ids=config_id)
+@pytest.mark.parametrize("config", MAC_GRID + FP_GRID, ids=config_id)
 def test_lint_clean(config, designs):
     require("verilator")
     _, manifest = designs[config.name]
@@ -53,7 +53,7 @@ def test_waivers_are_commented():
     assert any(line.startswith("lint_off") for line in lines)
 
 
-@pytest.mark.parametrize("config", MAC_GRID + LMUL_GRID + FMA_GRID + FMAC_GRID, ids=config_id)
+@pytest.mark.parametrize("config", MAC_GRID + FP_GRID, ids=config_id)
 def test_no_absolute_paths_and_reproducible(config, designs, tmp_path):
     _, manifest = designs[config.name]
     first_v = manifest.with_suffix(".v").read_bytes()
@@ -66,7 +66,7 @@ def test_no_absolute_paths_and_reproducible(config, designs, tmp_path):
     assert again.read_bytes() == first_json
 
 
-@pytest.mark.parametrize("config", MAC_GRID + LMUL_GRID + FMA_GRID + FMAC_GRID, ids=config_id)
+@pytest.mark.parametrize("config", MAC_GRID + FP_GRID, ids=config_id)
 def test_manifest_matches_verilog_ports(config, designs):
     _, path = designs[config.name]
     manifest = json.loads(path.read_text())
@@ -79,12 +79,15 @@ def test_manifest_matches_verilog_ports(config, designs):
     assert manifest["initiation_interval"] == 1
     assert manifest["parameters"] == config.to_dict()
     roles = {p["role"] for p in manifest["ports"]}
+    if config.kind == "fpmul":
+        assert roles == {"clk", "rst", "a", "b", "result"}
+        return
     if config.kind == "lmul":
         assert roles == {"clk", "rst", "a", "b", "result"}
         assert manifest["formats"] == {"a": config.format, "b": config.format,
                                        "result": config.format}
         return
-    if config.kind == "fmac":
+    if config.kind in ("fmac", "lmac"):
         assert roles == {"clk", "rst", "a", "b", "clear", "enable", "result"}
         return
     if config.kind == "fma":

@@ -7,6 +7,8 @@
     tpegen generate fma --in bf16 --acc fp32 --normalize approx --window 16 --granularity 4 \
         --guard 3 -o out/fma_approx/
     tpegen generate fmac --in bf16 --acc fp32 -o out/fmac/
+    tpegen generate lmac --in bf16 --acc fp32 -o out/lmac/
+    tpegen generate fpmul --format bf16 -o out/fpmul/
     tpegen test out/                 # cocotb vs the golden model (Verilator; --sim icarus)
     tpegen prove out/                # formal equivalence with the behavioural reference
     tpegen synth out/ --json         # OSU 0.18 um area + OpenSTA timing + ECP5 Fmax
@@ -26,7 +28,8 @@ from pathlib import Path
 from . import __version__, api
 from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, GRANULARITIES, MAX_FMA_DEPTH,
                      MAX_GUARD, MULTIPLIERS, NORMALIZATIONS, ROUNDINGS, TREES, FmaConfig,
-                     FMacConfig, LMulConfig, MacConfig, ParameterError)
+                     FMacConfig, FpMulConfig, LMacConfig, LMulConfig, MacConfig,
+                     ParameterError)
 from .tools import ToolMissing
 
 EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 1, 2, 3
@@ -79,9 +82,21 @@ def _add_generate(sub):
     fmac = units.add_parser("fmac", help="floating-point multiply-accumulate acc += a*b",
                             description=FMacConfig.__doc__.split("\n\n")[0])
     _fp_arguments(fmac)
+    fpmul = units.add_parser("fpmul", help="exact floating-point multiplier (L-Mul baseline)",
+                             description=FpMulConfig.__doc__.split("\n\n")[0])
+    fpmul.add_argument("--format", default="bf16",
+                       help="bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn")
+    fpmul.add_argument("--rounding", default="rne", help=" | ".join(ROUNDINGS))
+    fpmul.add_argument("--no-subnormals", dest="subnormals", action="store_false",
+                       help="flush subnormal inputs and results to zero")
+    fpmul.add_argument("--name", default=None, help="Verilog module name (default: derived)")
+    fpmul.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+    lmac = units.add_parser("lmac", help="L-Mul multiply-accumulate acc += lmul(a, b)",
+                            description=LMacConfig.__doc__.split("\n\n")[0])
+    _fp_arguments(lmac, approx=False)
 
 
-def _fp_arguments(p):
+def _fp_arguments(p, approx=True):
     formats = "bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn"
     p.add_argument("--in", dest="fmt_in", default="bf16", help=f"format of a, b: {formats}")
     p.add_argument("--acc", dest="fmt_acc", default="fp32",
@@ -89,6 +104,10 @@ def _fp_arguments(p):
     p.add_argument("--rounding", default="rne", help=" | ".join(ROUNDINGS))
     p.add_argument("--no-subnormals", dest="subnormals", action="store_false",
                    help="flush subnormal inputs and results to zero")
+    p.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+    p.add_argument("--name", default=None, help="Verilog module name (default: derived)")
+    if not approx:
+        return
     p.add_argument("--normalize", default="exact", help=" | ".join(NORMALIZATIONS))
     p.add_argument("--window", type=int, default=None,
                    help="approx: leading-zero window in bits (default: the whole window)")
@@ -96,16 +115,15 @@ def _fp_arguments(p):
                    help="approx: shifts in multiples of " + " | ".join(map(str, GRANULARITIES)))
     p.add_argument("--guard", type=int, default=None,
                    help=f"approx: extra significand bits before the readout (0..{MAX_GUARD})")
-    p.add_argument("--name", default=None, help="Verilog module name (default: derived)")
-    p.add_argument("-o", "--out", required=True, type=Path, help="output directory")
 
 
 def _fp_config(args):
-    given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth")
+    given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth",
+                                           "normalize")
              if getattr(args, k, None) is not None}
-    cls = FmaConfig if args.unit == "fma" else FMacConfig
+    cls = {"fma": FmaConfig, "fmac": FMacConfig, "lmac": LMacConfig}[args.unit]
     return cls(fmt_in=args.fmt_in, fmt_acc=args.fmt_acc, rounding=args.rounding,
-               subnormals=args.subnormals, normalize=args.normalize, name=args.name, **given)
+               subnormals=args.subnormals, name=args.name, **given)
 
 
 def _mac_config(args):
@@ -154,8 +172,11 @@ def _say(message):
 def cmd_generate(args):
     if args.unit == "lmul":
         config = LMulConfig(format=args.format, name=args.name)
-    elif args.unit in ("fma", "fmac"):
+    elif args.unit in ("fma", "fmac", "lmac"):
         config = _fp_config(args)
+    elif args.unit == "fpmul":
+        config = FpMulConfig(format=args.format, rounding=args.rounding,
+                             subnormals=args.subnormals, name=args.name)
     else:
         config = _mac_config(args)
     manifest = api.generate(config, args.out)

@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 
 __all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
-           "config_from_dict"]
+           "FpMulConfig", "LMacConfig", "config_from_dict"]
 
 
 class ParameterError(ValueError):
@@ -431,7 +431,135 @@ class FMacConfig:
         return dataclasses.asdict(self)
 
 
-CONFIGS = {"mac": MacConfig, "lmul": LMulConfig, "fma": FmaConfig, "fmac": FMacConfig}
+@dataclass(frozen=True)
+class FpMulConfig:
+    """Parameters of the exact floating-point multiplier (:class:`hdl.fp.fpmul.FpMul`):
+    ``round(a*b)``, the FMA datapath with the addend tied to ``-0`` (IEEE 754: ``a*b + (-0)``
+    is ``a*b`` exactly, signed zeros included). The baseline L-Mul is compared with.
+
+    Parameters
+    ----------
+    format : str
+        Operand and result format (see :mod:`tpegen.formats`).
+    rounding, subnormals
+        As for :class:`FmaConfig`.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    format: str = "bf16"
+    rounding: str = "rne"
+    subnormals: bool = True
+    name: str = None
+
+    kind = "fpmul"
+
+    def __post_init__(self):
+        object.__setattr__(self, "format", self.fma.fmt_in)
+        if self.name is None:
+            object.__setattr__(self, "name", "fpmul" + self.fma.name[len("fma"):]
+                               .replace(f"_{self.format}_{self.format}", f"_{self.format}")
+                               .replace("_d1", ""))
+        else:
+            _check_name(self.name)
+
+    @property
+    def fma(self):
+        return FmaConfig(fmt_in=self.format, fmt_acc=self.format, rounding=self.rounding,
+                         subnormals=self.subnormals, depth=1)
+
+    @property
+    def fmt(self):
+        return self.fma.fin
+
+    @property
+    def latency(self):
+        """The product is registered: one clock edge from the operands."""
+        return 1
+
+    def golden(self):
+        from golden.fp.fma import fma
+        fmt = self.fmt
+        minus_zero = 1 << (fmt.width - 1)
+        return lambda a, b: fma(a, b, minus_zero, fmt_in=fmt, fmt_acc=fmt,
+                                rounding=self.rounding, subnormals=self.subnormals)
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class LMacConfig:
+    """Parameters of the L-Mul multiply-accumulate unit (:class:`hdl.fp.lmul.LMac`):
+    ``acc <- round(acc + lmul(a, b))``; the L-Mul product (format ``fmt_in``) enters the FMA
+    datapath as ``lmul(a, b) * 1.0 + acc``, so the addition is exact with one rounding.
+
+    Parameters
+    ----------
+    fmt_in, fmt_acc, rounding, subnormals
+        As for :class:`FmaConfig`.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    fmt_in: str = "bf16"
+    fmt_acc: str = "fp32"
+    rounding: str = "rne"
+    subnormals: bool = True
+    name: str = None
+
+    kind = "lmac"
+
+    def __post_init__(self):
+        fma = self.fma
+        object.__setattr__(self, "fmt_in", fma.fmt_in)
+        object.__setattr__(self, "fmt_acc", fma.fmt_acc)
+        if fma.fin.man_bits == 0:
+            raise ParameterError(f"fmt_in={fma.fmt_in} has no mantissa bits: L-Mul needs "
+                                 "man_bits >= 1")
+        if self.name is None:
+            object.__setattr__(self, "name", "lmac" + fma.name[len("fma"):].replace("_d1", ""))
+        else:
+            _check_name(self.name)
+
+    @property
+    def fma(self):
+        return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
+                         subnormals=self.subnormals, depth=1)
+
+    @property
+    def fin(self):
+        return self.fma.fin
+
+    @property
+    def facc(self):
+        return self.fma.facc
+
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
+
+    def model(self):
+        """The golden cycle model (:class:`golden.fp.lmul.LMac`)."""
+        from golden.fp.lmul import LMac
+        return LMac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
+                    subnormals=self.subnormals)
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CONFIGS = {"mac": MacConfig, "lmul": LMulConfig, "fma": FmaConfig, "fmac": FMacConfig,
+           "fpmul": FpMulConfig, "lmac": LMacConfig}
 
 
 def config_from_dict(kind, params):

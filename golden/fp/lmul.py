@@ -32,7 +32,7 @@ from tpegen.formats import parse_format
 
 from .codec import Value, decode, encode
 
-__all__ = ["lmul", "lmul_formula", "offset_exponent"]
+__all__ = ["lmul", "lmul_formula", "offset_exponent", "LMac"]
 
 
 def offset_exponent(man_bits):
@@ -91,3 +91,24 @@ def lmul_formula(a, b, fmt):
     (ea, ma), (eb, mb) = split(va), split(vb)
     value = (1 + ma + mb + Fraction(1, 1 << offset_exponent(m))) * Fraction(2) ** (ea + eb)
     return -value if va.sign ^ vb.sign else value
+
+
+class LMac:
+    """Cycle model of the L-Mul MAC: ``acc <- round(acc + lmul(a, b))`` on ``enable`` (one
+    exact addition of the L-Mul product, then one rounding into ``fmt_acc``); ``clear``
+    starts from ``+0``. Bit patterns in and out."""
+
+    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
+        from tpegen.formats import parse_format
+
+        from .fma import fma
+        fin = parse_format(fmt_in)
+        one = fin.bias << fin.man_bits
+        self.step = lambda a, b, c: fma(lmul(a, b, fin), one, c, fmt_in=fin, fmt_acc=fmt_acc,
+                                        rounding=rounding, subnormals=subnormals)
+        self.acc = 0
+
+    def tick(self, a, b, clear, enable):
+        base = 0 if clear else self.acc
+        self.acc = self.step(a, b, base) if enable else base
+        return self.acc

@@ -16,14 +16,16 @@ result : Out(width)
     Product bit pattern, registered: ``latency`` (1) clock edge after the operands.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.fp.lmul import offset_exponent
-from tpegen.config import LMulConfig
+from tpegen.config import LMacConfig, LMulConfig
 
-__all__ = ["LMul"]
+from .fma import datapath
+
+__all__ = ["LMul", "LMac", "lmul_product"]
 
 
 class LMul(wiring.Component):
@@ -43,52 +45,100 @@ class LMul(wiring.Component):
     def latency(self):
         return self.config.latency
 
-    def _classify(self, m, x, label):
-        f = self.fmt
-        exp = x[f.man_bits:f.width - 1]
-        man = x[:f.man_bits] if f.man_bits else 0
-        zero = Signal(name=f"{label}_zero")
-        nan = Signal(name=f"{label}_nan")
-        inf = Signal(name=f"{label}_inf")
-        top = exp == f.exp_max_code
-        m.d.comb += zero.eq(exp == 0)
-        if f.policy == "ieee":
-            m.d.comb += [nan.eq(top & (man != 0)), inf.eq(top & (man == 0))]
-        elif f.policy == "fn":
-            m.d.comb += nan.eq(top & (man == (1 << f.man_bits) - 1))
-        return zero, nan, inf
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.result.eq(lmul_product(m, self.fmt, self.a, self.b))
+        return m
+
+
+def _classify(m, f, x, label):
+    exp = x[f.man_bits:f.width - 1]
+    man = x[:f.man_bits] if f.man_bits else 0
+    zero = Signal(name=f"{label}_zero")
+    nan = Signal(name=f"{label}_nan")
+    inf = Signal(name=f"{label}_inf")
+    top = exp == f.exp_max_code
+    m.d.comb += zero.eq(exp == 0)
+    if f.policy == "ieee":
+        m.d.comb += [nan.eq(top & (man != 0)), inf.eq(top & (man == 0))]
+    elif f.policy == "fn":
+        m.d.comb += nan.eq(top & (man == (1 << f.man_bits) - 1))
+    return zero, nan, inf
+
+
+def lmul_product(m, f, a_bits, b_bits):
+    """Add the L-Mul logic of ``a_bits * b_bits`` (format ``f``) to ``m``; returns the
+    product."""
+    mb, w = f.man_bits, f.width
+    a_zero, a_nan, a_inf = _classify(m, f, a_bits, "a")
+    b_zero, b_nan, b_inf = _classify(m, f, b_bits, "b")
+    sign = Signal(name="sign")
+    m.d.comb += sign.eq(a_bits[w - 1] ^ b_bits[w - 1])
+
+    field = Signal(signed(w + 2), name="field")
+    offset = (1 << mb) >> offset_exponent(mb)
+    m.d.comb += field.eq(a_bits[:w - 1] + b_bits[:w - 1] - (f.bias << mb) + offset)
+    top = f.emax + f.bias
+    underflow = Signal(name="underflow")
+    overflow = Signal(name="overflow")
+    m.d.comb += [
+        underflow.eq(field < (1 << mb)),
+        overflow.eq(field > ((top << mb) | f.max_mantissa)),
+    ]
+    sign_bit = sign << (w - 1)
+    zero_out = sign_bit
+    max_out = sign_bit | (top << mb) | f.max_mantissa
+    inf_out = sign_bit | (f.exp_max_code << mb) if f.has_inf else max_out
+    nan_out = f.nan_code if f.has_nan else max_out
+    normal = sign_bit | field[:w - 1]
+
+    value = Signal(w, name="value")
+    m.d.comb += value.eq(
+        Mux(a_nan | b_nan | ((a_inf | b_inf) & (a_zero | b_zero)), nan_out,
+            Mux(a_inf | b_inf, inf_out,
+                Mux(a_zero | b_zero | underflow, zero_out,
+                    Mux(overflow, inf_out if f.has_inf else max_out, normal)))))
+    return value
+
+
+class LMac(wiring.Component):
+    """L-Mul multiply-accumulate: ``acc <- round(acc + lmul(a, b))`` (golden model
+    :class:`golden.fp.lmul.LMac`). The L-Mul product enters the FMA datapath
+    (:func:`hdl.fp.fma.datapath`) as ``product * 1.0 + acc``; synthesis removes the
+    multiplication by the constant one.
+
+    Members
+    -------
+    a, b : In(fmt_in.width)
+        Operand bit patterns.
+    clear, enable : In(1)
+        As for :class:`hdl.fp.fmac.FMac`.
+    result : Out(fmt_acc.width)
+        The accumulator, ``latency`` (1) clock edge after the operands that updated it.
+    """
+
+    def __init__(self, config=None, **params):
+        if config is None:
+            config = LMacConfig(**params)
+        self.config = config
+        self.fin, self.facc = config.fin, config.facc
+        self.formats = {"a": self.fin.name, "b": self.fin.name, "result": self.facc.name}
+        self.stats = {}
+        super().__init__({"a": In(self.fin.width), "b": In(self.fin.width), "clear": In(1),
+                          "enable": In(1), "result": Out(self.facc.width)})
+
+    @property
+    def latency(self):
+        return self.config.latency
 
     def elaborate(self, platform):
-        f = self.fmt
-        mb, w = f.man_bits, f.width
         m = Module()
-        a_zero, a_nan, a_inf = self._classify(m, self.a, "a")
-        b_zero, b_nan, b_inf = self._classify(m, self.b, "b")
-        sign = Signal(name="sign")
-        m.d.comb += sign.eq(self.a[w - 1] ^ self.b[w - 1])
-
-        field = Signal(signed(w + 2), name="field")
-        offset = (1 << mb) >> offset_exponent(mb)
-        m.d.comb += field.eq(self.a[:w - 1] + self.b[:w - 1] - (f.bias << mb) + offset)
-        top = f.emax + f.bias
-        underflow = Signal(name="underflow")
-        overflow = Signal(name="overflow")
-        m.d.comb += [
-            underflow.eq(field < (1 << mb)),
-            overflow.eq(field > ((top << mb) | f.max_mantissa)),
-        ]
-        sign_bit = sign << (w - 1)
-        zero_out = sign_bit
-        max_out = sign_bit | (top << mb) | f.max_mantissa
-        inf_out = sign_bit | (f.exp_max_code << mb) if f.has_inf else max_out
-        nan_out = f.nan_code if f.has_nan else max_out
-        normal = sign_bit | field[:w - 1]
-
-        value = Signal(w, name="value")
-        m.d.comb += value.eq(
-            Mux(a_nan | b_nan | ((a_inf | b_inf) & (a_zero | b_zero)), nan_out,
-                Mux(a_inf | b_inf, inf_out,
-                    Mux(a_zero | b_zero | underflow, zero_out,
-                        Mux(overflow, inf_out if f.has_inf else max_out, normal)))))
-        m.d.sync += self.result.eq(value)
+        acc = Signal(self.facc.width, name="acc")
+        base = Signal(self.facc.width, name="base")
+        m.d.comb += [base.eq(Mux(self.clear, 0, acc)), self.result.eq(acc)]
+        product = Signal(self.fin.width, name="lmul_product")
+        m.d.comb += product.eq(lmul_product(m, self.fin, self.a, self.b))
+        one = Const(self.fin.bias << self.fin.man_bits, self.fin.width)
+        total = datapath(m, self.config.fma, product, one, base)
+        m.d.sync += acc.eq(Mux(self.enable, total, base))
         return m

@@ -21,7 +21,8 @@ __all__ = ["run_design_test", "summary", "SimulationFailed", "TESTBENCHES", "LIN
 REPO = Path(__file__).resolve().parents[2]
 LINT_WAIVERS = REPO / "hdl" / "lint_waivers.vlt"
 TESTBENCHES = {"mac": "testbenches.mac_tb", "lmul": "testbenches.fp_tb", "fma": "testbenches.fp_tb",
-               "fmac": "testbenches.fp_tb"}
+               "fmac": "testbenches.fp_tb", "fpmul": "testbenches.fp_tb",
+               "lmac": "testbenches.fp_tb"}
 SIMULATORS = ("verilator", "icarus")
 
 
