@@ -8,6 +8,10 @@
     -liberty`` gives area (um^2) and cells; OpenSTA gives the critical path: the minimum clock
     period, ``period - worst slack`` over every path group (register-to-register and I/O,
     inputs and outputs constrained at 0 ns against the clock).
+``power``
+    (after ``asic``) gate-level simulation of the mapped netlist on a realistic operand
+    stream, checked against the golden model, and OpenSTA ``report_power`` from the measured
+    toggle rates (:mod:`synth.power`).
 ``ecp5`` / ``ice40``
     yosys ``synth_ecp5``/``synth_ice40`` then nextpnr (LFE5U-25F / iCE40-HX8K) with a fixed
     seed: LUTs, DSPs (MULT18X18D) and the achieved Fmax of ``clk``.
@@ -25,7 +29,7 @@ from tpegen.manifest import read_manifest
 
 __all__ = ["synthesize", "FLOWS", "ABC_SCRIPT"]
 
-FLOWS = ("asic", "ecp5", "ice40")
+FLOWS = ("asic", "ecp5", "ice40", "power")
 
 #: Timing-driven mapping with buffering and gate sizing. ``{D}`` is the delay target in ps;
 #: yosys does not substitute it inside a script file, so the flow does.
@@ -186,6 +190,9 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
     for flow in flows:
         if flow not in FLOWS:
             raise ValueError(f"flow={flow!r} is not allowed: choose from {', '.join(FLOWS)}")
+    if "power" in flows:           # power needs the ASIC netlist, and runs after it
+        flows = [f for f in flows if f not in ("asic", "power")]
+        flows = ["asic"] + flows + ["power"]
     manifest = read_manifest(design)
     top = manifest["top"]
     vfile = Path(manifest["_path"]).with_name(manifest["verilog"]).resolve()
@@ -203,6 +210,12 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
             r = report["asic"]
             summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
                        f"{r['critical_path_ns']:.3f} ns")
+        elif flow == "power":
+            from .power import power
+            report["power"] = r = power(design, period_ns=period_ns, workdir=workdir)
+            summary = (f"{r['power_mw']:.3f} mW at {1000 / period_ns:.0f} MHz, "
+                       f"{r['energy_pj_per_op']:.2f} pJ/op, netlist == golden over "
+                       f"{r['checked']} cycles")
         else:
             report[flow] = _fpga(flow, manifest, vfile, workdir)
             r = report[flow]

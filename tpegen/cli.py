@@ -215,9 +215,9 @@ def cmd_prove(args):
 def cmd_synth(args):
     flows = tuple(args.flows.split(","))
     for flow in flows:
-        if flow not in ("asic", "ecp5", "ice40"):
+        if flow not in ("asic", "ecp5", "ice40", "power"):
             raise ParameterError(f"flows={args.flows!r}: {flow!r} is not allowed; choose "
-                                 "from asic, ecp5, ice40")
+                                 "from asic, ecp5, ice40, power")
     if not 0.1 <= args.period <= 1000:
         raise ParameterError(f"period={args.period} is out of range: allowed 0.1..1000 ns")
     reports = []
@@ -244,6 +244,8 @@ COLUMNS = [
     ("ecp5_fmax", lambda r: r.get("ecp5", {}).get("fmax_mhz")),
     ("ice40_luts", lambda r: r.get("ice40", {}).get("luts")),
     ("ice40_fmax", lambda r: r.get("ice40", {}).get("fmax_mhz")),
+    ("power_mw", lambda r: r.get("power", {}).get("power_mw")),
+    ("pj_per_op", lambda r: r.get("power", {}).get("energy_pj_per_op")),
 ]
 
 
@@ -313,7 +315,8 @@ def build_parser():
 
     p = sub.add_parser("synth", help="area/timing (OSU 0.18 um + OpenSTA) and FPGA figures")
     p.add_argument("designs", nargs="+", help="manifest files or directories")
-    p.add_argument("--flows", default="asic,ecp5", help="comma list of asic, ecp5, ice40")
+    p.add_argument("--flows", default="asic,ecp5",
+                   help="comma list of asic, ecp5, ice40, power (power implies asic)")
     p.add_argument("--booth", action="store_true", help="use yosys `synth -booth` (baseline)")
     p.add_argument("--period", type=float, default=10.0, help="STA clock period in ns")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
