@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Floating-point units: area, timing, Fmax, power and dot-product error (issue 4).
+
+Designs (bf16 x bf16 + fp32 -> fp32 and e4m3fn x e4m3fn + fp16 -> fp16):
+
+* the exact FMA (``fma``, one pipeline register) and the exact FP MAC (``fmac``: the FMA
+  datapath with the accumulator in the loop, what a PE holds);
+* FP MACs with approximate normalization (``--normalize approx``) at several settings
+  ``w<window>g<granularity>k<guard>`` (docs/fp.md);
+* the L-Mul MAC (``lmac``: L-Mul product, then one exact addition into the accumulator);
+* the exact FP multiplier (``fpmul``) and the L-Mul multiplier (``lmul``).
+
+Each goes through the same flow as every tpegen design (``tpegen synth --flows
+asic,ecp5,power``): yosys onto the OSU 0.18 um liberty, OpenSTA critical path, yosys +
+nextpnr ECP5 LUTs/DSPs/Fmax, and power from a gate-level simulation of the mapped netlist on
+N(0, 1) operands (checked against the golden model on every cycle) at 100 MHz.
+
+Error: dot products ``sum a_i b_i`` of length 16, 256 and 4096 computed by the golden MAC
+models (``golden.fp.fma.Mac``, ``golden.fp.lmul.LMac``), one MAC step per element, inputs
+drawn from N(0, 1), U(-1, 1) and Student-t (3 degrees of freedom, heavy-tailed) and rounded
+to the input format. The relative error of each approximate MAC is taken against the exact
+FP MAC on the same inputs, ``|approx - exact| / |exact|``; the exact MAC's own error against
+the real dot product (``math.fsum`` of the exact products) is given for scale.
+
+Last lines:
+
+* ``approx_bf16_area_reduction``: ``1 - area / area(exact)`` of the smallest approximate bf16
+  MAC whose mean relative dot-256 error is at most 1 % for every distribution;
+* ``approx_bf16_dot256_rel_err``: that setting's worst (over the distributions) mean
+  relative dot-256 error;
+* ``lmul_bf16_area_ratio_vs_mult``: L-Mul bf16 area over the exact bf16 multiplier's;
+* ``lmul_bf16_energy_ratio_vs_mult``: the same for energy per operation.
+
+Usage: ``python bench/qor_fp.py [--jobs 2] [--reuse] [--trials-scale 1.0]``
+"""
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from golden.fp.codec import decode, encode  # noqa: E402
+from tpegen import api  # noqa: E402
+from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig,  # noqa: E402
+                           LMulConfig)
+
+OUT = REPO / "build" / "bench" / "qor_fp"
+LENGTHS = (16, 256, 4096)
+TRIALS = {16: 300, 256: 24, 4096: 3}
+DISTRIBUTIONS = ("normal", "uniform", "student_t")
+
+#: approximate settings per family: (window, granularity, guard)
+APPROX = {
+    "bf16": [(28, 1, 0), (28, 4, 0), (20, 4, 0), (16, 8, 0), (12, 4, 0), (8, 8, 0)],
+    "fp8": [(15, 1, 0), (12, 4, 0), (8, 4, 0), (6, 8, 0)],
+}
+FAMILIES = {"bf16": ("bf16", "fp32"), "fp8": ("e4m3fn", "fp16")}
+
+
+def designs():
+    """``[(family, label, config)]``."""
+    out = []
+    for family, (fin, facc) in FAMILIES.items():
+        out.append((family, "fma exact", FmaConfig(fmt_in=fin, fmt_acc=facc, depth=1)))
+        out.append((family, "fmac exact", FMacConfig(fmt_in=fin, fmt_acc=facc)))
+        for w, g, k in APPROX[family]:
+            out.append((family, f"fmac approx w{w}g{g}k{k}",
+                        FMacConfig(fmt_in=fin, fmt_acc=facc, normalize="approx", window=w,
+                                   granularity=g, guard=k)))
+        out.append((family, "lmac", LMacConfig(fmt_in=fin, fmt_acc=facc)))
+        out.append((family, "fpmul exact", FpMulConfig(format=fin)))
+        out.append((family, "lmul", LMulConfig(format=fin)))
+    return out
+
+
+def synth_one(family, label, config, reuse):
+    outdir = OUT / config.name
+    flows = ("asic", "ecp5", "power")
+    old = outdir / f"{config.name}.report.json"
+    if reuse and old.exists():
+        report = json.loads(old.read_text())
+        if report["parameters"] == config.to_dict() and all(f in report for f in flows):
+            report.update(family=family, label=label, seconds=0.0)
+            return report
+    design = api.generate(config, outdir)
+    start = time.monotonic()
+    report = api.synth(design, flows=flows)
+    report.update(family=family, label=label, seconds=round(time.monotonic() - start, 1))
+    return report
+
+
+# --- dot-product error ----------------------------------------------------------------------
+
+def draw(dist, n, rng):
+    if dist == "normal":
+        return rng.normal(0, 1, n)
+    if dist == "uniform":
+        return rng.uniform(-1, 1, n)
+    return rng.standard_t(3, n)
+
+
+def _value(bits, fmt):
+    v = decode(bits, fmt)
+    return v.exact if v.kind in ("finite", "zero") else None
+
+
+def error_table(family, rng, scale):
+    """``{(model label, dist, length): [relative errors]}`` and the exact MAC's own errors."""
+    fin, facc = FAMILIES[family]
+    exact_cfg = FMacConfig(fmt_in=fin, fmt_acc=facc)
+    models = {f"fmac approx w{w}g{g}k{k}": FMacConfig(fmt_in=fin, fmt_acc=facc,
+                                                      normalize="approx", window=w,
+                                                      granularity=g, guard=k)
+              for w, g, k in APPROX[family]}
+    models["lmac"] = LMacConfig(fmt_in=fin, fmt_acc=facc)
+    fin_fmt, facc_fmt = exact_cfg.fin, exact_cfg.facc
+    errors, own = {}, {}
+    for dist in DISTRIBUTIONS:
+        for length in LENGTHS:
+            trials = max(2, int(TRIALS[length] * scale))
+            for _ in range(trials):
+                a = [encode(Fraction(float(x)), fin_fmt, overflow="saturate")
+                     for x in draw(dist, length, rng)]
+                b = [encode(Fraction(float(x)), fin_fmt, overflow="saturate")
+                     for x in draw(dist, length, rng)]
+                ref_model = exact_cfg.model()
+                for x, y in zip(a, b):
+                    ref_model.tick(x, y, 0, 1)
+                ref = _value(ref_model.acc, facc_fmt)
+                true = math.fsum(float(_value(x, fin_fmt) * _value(y, fin_fmt))
+                                 for x, y in zip(a, b))
+                if ref is None or ref == 0 or true == 0:
+                    continue
+                own.setdefault((dist, length), []).append(abs(float(ref) - true) / abs(true))
+                for label, cfg in models.items():
+                    model = cfg.model()
+                    for x, y in zip(a, b):
+                        model.tick(x, y, 0, 1)
+                    got = _value(model.acc, facc_fmt)
+                    err = float(abs(got - ref) / abs(ref)) if got is not None else math.inf
+                    errors.setdefault((label, dist, length), []).append(err)
+    return errors, own
+
+
+def summarize(values):
+    v = np.array(values, dtype=float)
+    return {"mean": float(v.mean()), "p99": float(np.percentile(v, 99)), "max": float(v.max()),
+            "n": int(v.size)}
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def plot(reports, errors, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no plot (pip install matplotlib)")
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    for ax, family in zip(axes, FAMILIES):
+        rows = [r for r in reports if r["family"] == family and r["label"].startswith(
+            ("fmac", "lmac"))]
+        exact_area = next(r for r in rows if r["label"] == "fmac exact")["asic"]["area_um2"]
+        for r in rows:
+            key = (r["label"], "normal", 256)
+            err = 0.0 if r["label"] == "fmac exact" else summarize(errors[family][key])["mean"]
+            area = r["asic"]["area_um2"] / exact_area
+            ax.scatter(area, max(err, 1e-9), s=40,
+                       color="C3" if r["label"] == "lmac" else
+                       ("C0" if "approx" in r["label"] else "k"))
+            ax.annotate(r["label"].replace("fmac ", ""), (area, max(err, 1e-9)), fontsize=7,
+                        xytext=(4, 3), textcoords="offset points")
+        ax.set_yscale("log")
+        ax.axhline(0.01, color="grey", lw=0.8, ls="--")
+        ax.set_xlabel("area relative to the exact FP MAC (OSU 0.18 um)")
+        ax.set_ylabel("mean relative error, dot product of 256, N(0,1)\n(vs the exact MAC; "
+                      "exact plotted at 1e-9)")
+        fin, facc = FAMILIES[family]
+        ax.set_title(f"{fin} x {fin} + {facc} MACs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot: {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse reports of an earlier run (build/bench/qor_fp)")
+    parser.add_argument("--trials-scale", type=float, default=1.0,
+                        help="multiply the number of dot products per cell (default 1)")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args()
+    if not 0.05 <= args.trials_scale <= 100:
+        parser.error("trials-scale: allowed 0.05..100")
+    jobs = designs()
+    print(f"{len(jobs)} designs, synthesized on {args.jobs} processes; seed {args.seed}",
+          flush=True)
+    start = time.monotonic()
+    reports = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(synth_one, f, label, c, args.reuse): (f, label)
+                   for f, label, c in jobs}
+        errors, own = {}, {}
+        for family in FAMILIES:   # the error study runs here meanwhile
+            t0 = time.monotonic()
+            rng = np.random.default_rng(args.seed)
+            errors[family], own[family] = error_table(family, rng, args.trials_scale)
+            print(f"[{time.monotonic() - start:5.0f} s] {family} dot-product errors "
+                  f"({time.monotonic() - t0:.0f} s)", flush=True)
+        for n, future in enumerate(as_completed(futures), 1):
+            r = future.result()
+            reports.append(r)
+            a, p = r["asic"], r["power"]
+            print(f"[{n}/{len(jobs)} {time.monotonic() - start:5.0f} s] {r['family']} "
+                  f"{r['label']}: {a['area_um2']:.0f} um^2, {a['critical_path_ns']:.3f} ns, "
+                  f"{p['energy_pj_per_op']:.1f} pJ/op", flush=True)
+    order = {(f, label): i for i, (f, label, _) in enumerate(jobs)}
+    reports.sort(key=lambda r: order[(r["family"], r["label"])])
+
+    rows = []
+    for r in reports:
+        family, label = r["family"], r["label"]
+        base = next(x for x in reports if x["family"] == family and x["label"] == (
+            "fpmul exact" if label in ("fpmul exact", "lmul") else "fmac exact"))
+        row = {"family": family, "design": label, "module": r["design"],
+               "area_um2": r["asic"]["area_um2"], "cells": r["asic"]["cells"],
+               "area_vs_base": round(r["asic"]["area_um2"] / base["asic"]["area_um2"], 3),
+               "critical_path_ns": r["asic"]["critical_path_ns"],
+               "ecp5_luts": r["ecp5"]["luts"], "ecp5_dsps": r["ecp5"]["dsps"],
+               "ecp5_fmax_mhz": r["ecp5"]["fmax_mhz"], "power_mw": r["power"]["power_mw"],
+               "energy_pj_per_op": r["power"]["energy_pj_per_op"],
+               "energy_vs_base": round(r["power"]["energy_pj_per_op"]
+                                       / base["power"]["energy_pj_per_op"], 3)}
+        for dist in DISTRIBUTIONS:
+            for length in LENGTHS:
+                key = (label, dist, length)
+                if key in errors[family]:
+                    s = summarize(errors[family][key])
+                    row[f"{dist}_{length}_mean"] = s["mean"]
+                    row[f"{dist}_{length}_p99"] = s["p99"]
+                    row[f"{dist}_{length}_max"] = s["max"]
+        rows.append(row)
+
+    print("\nArea, timing, FPGA and power (100 MHz, N(0,1) operands); base = exact FP MAC "
+          "for MACs, exact multiplier for multipliers")
+    head = ["family", "design", "area_um2", "area_vs_base", "critical_path_ns", "ecp5_luts",
+            "ecp5_dsps", "ecp5_fmax_mhz", "power_mw", "energy_pj_per_op", "energy_vs_base"]
+    print(_text_table(head, rows))
+    print("\nRelative error of dot products against the exact FP MAC: mean / p99 / max")
+    err_head = ["family", "design", "dist"] + [f"n={n}" for n in LENGTHS]
+    err_rows = []
+    for row in rows:
+        for dist in DISTRIBUTIONS:
+            if f"{dist}_16_mean" not in row:
+                continue
+            cells = {"family": row["family"], "design": row["design"], "dist": dist}
+            for n in LENGTHS:
+                cells[f"n={n}"] = (f"{row[f'{dist}_{n}_mean']:.2e} / {row[f'{dist}_{n}_p99']:.2e}"
+                                   f" / {row[f'{dist}_{n}_max']:.2e}")
+            err_rows.append(cells)
+    print(_text_table(err_head, err_rows))
+    print("\nThe exact FP MAC's own error against the real dot product (mean / max):")
+    for family in FAMILIES:
+        for (dist, n), v in sorted(own[family].items()):
+            s = summarize(v)
+            print(f"  {family} {dist:9s} n={n:<5d} {s['mean']:.2e} / {s['max']:.2e}")
+
+    docs = REPO / "docs"
+    with open(docs / "qor_fp.csv", "w", newline="") as f:
+        keys = sorted({k for row in rows for k in row}, key=lambda k: (k not in head, k))
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(reports, errors, docs / "qor_fp.png")
+
+    bf16 = [r for r in rows if r["family"] == "bf16"]
+    exact_area = next(r for r in bf16 if r["design"] == "fmac exact")["area_um2"]
+    ok = [r for r in bf16 if "approx" in r["design"]
+          and max(r[f"{d}_256_mean"] for d in DISTRIBUTIONS) <= 0.01]
+    best = min(ok, key=lambda r: r["area_um2"]) if ok else None
+    mult = next(r for r in bf16 if r["design"] == "fpmul exact")
+    lm = next(r for r in bf16 if r["design"] == "lmul")
+    if best:
+        print(f"\nbest approximate bf16 MAC within 1 % (dot 256): {best['design']} "
+              f"({best['module']})")
+    print(f"total {time.monotonic() - start:.0f} s")
+    if best:
+        print(f"approx_bf16_area_reduction={1 - best['area_um2'] / exact_area:.3f}")
+        print(f"approx_bf16_dot256_rel_err="
+              f"{max(best[f'{d}_256_mean'] for d in DISTRIBUTIONS):.2e}")
+    else:
+        print("approx_bf16_area_reduction=none_within_1pct")
+    print(f"lmul_bf16_area_ratio_vs_mult={lm['area_um2'] / mult['area_um2']:.3f}")
+    print(f"lmul_bf16_energy_ratio_vs_mult="
+          f"{lm['energy_pj_per_op'] / mult['energy_pj_per_op']:.3f}")
+
+
+def _text_table(head, rows):
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    cells = [head] + [[fmt(r.get(h, "-")) for h in head] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
