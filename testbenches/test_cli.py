@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tpegen import cli, tools
+from tpegen import api, cli, tools
 from tpegen.config import MacConfig, ParameterError
 
 ISSUE_COMMAND = ["generate", "mac", "--a-width", "8", "--b-width", "8", "--signed",
@@ -77,3 +77,48 @@ def test_generate_lmul(tmp_path, capsys):
     assert cli.main(["generate", "lmul", "--format", "fp12", "-o", str(tmp_path / "x")]) == 2
     assert "format='fp12' is not allowed" in capsys.readouterr().err
     assert cli.main(["prove", str(tmp_path)]) == 2
+
+
+def test_generate_fma_exact_and_approx(tmp_path):
+    """The issue's commands: ``generate fma --in bf16 --acc fp32`` and the approximate
+    normalization, ``--normalize approx --window W --granularity G``."""
+    assert cli.main(["generate", "fma", "--in", "bf16", "--acc", "fp32", "-o",
+                     str(tmp_path / "exact")]) == 0
+    exact = json.loads((tmp_path / "exact" / "fma_bf16_fp32_d2.json").read_text())
+    assert exact["formats"] == {"a": "bf16", "b": "bf16", "c": "fp32", "result": "fp32"}
+    assert exact["latency"] == 2 and exact["parameters"]["normalize"] == "exact"
+    assert cli.main(["generate", "fma", "--in", "bf16", "--acc", "fp32", "--normalize",
+                     "approx", "--window", "20", "--granularity", "4", "--depth", "3",
+                     "-o", str(tmp_path / "approx")]) == 0
+    approx = json.loads((tmp_path / "approx" / "fma_bf16_fp32_d3_w20g4k0.json").read_text())
+    assert approx["latency"] == 3 and approx["parameters"]["window"] == 20
+
+
+def test_approx_with_exact_settings_is_the_exact_design(tmp_path):
+    """``normalize=approx`` at the exact settings generates the exact FMA's logic."""
+    from tpegen.config import FmaConfig
+    exact = FmaConfig(fmt_in="e5m2", fmt_acc="fp16", name="unit")
+    approx = exact.replace(normalize="approx", window=exact.layout.width, name="unit")
+    texts = [api.generate(c, tmp_path / c.normalize).with_suffix(".v").read_text()
+             for c in (exact, approx)]
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fma", "--in", "e9m40"], "fmt_in=e9m40 is 50 bits wide: allowed formats of 3..32 bits"),
+    (["fma", "--acc", "fp8"], "fmt_acc: format='fp8' is not allowed"),
+    (["fma", "--depth", "0"], "depth=0 is out of range: allowed 1..4"),
+    (["fma", "--rounding", "rup"], "rounding='rup' is not allowed: choose one of rne, rtz"),
+    (["fma", "--window", "8"], "window=8 needs normalize='approx'"),
+    (["fma", "--normalize", "approx", "--granularity", "3"], "granularity=3 is not allowed"),
+    (["fma", "--normalize", "approx", "--window", "500"], "window=500 is out of range: "
+                                                           "allowed 1..68"),
+    (["fmac", "--normalize", "approx", "--guard", "17"], "guard=17 is out of range: "
+                                                          "allowed 0..16"),
+    (["lmac", "--in", "e3m0"], "fmt_in=e3m0 has no mantissa bits"),
+    (["fpmul", "--format", "e1m3"], "exp_bits=1 is out of range for policy='ieee'"),
+])
+def test_bad_fp_parameters_exit_2(args, message, tmp_path, capsys):
+    assert cli.main(["generate", *args, "-o", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

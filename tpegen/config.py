@@ -41,8 +41,37 @@ FINAL_ADDERS = ("behavioural", "ripple", "sklansky", "kogge_stone")
 MAX_ACC_WIDTH = 128
 
 
+class _Params:
+    """What every configuration has: ``replace`` (a new, validated configuration with a
+    derived name) and ``to_dict`` (the manifest's ``parameters``)."""
+
+    def replace(self, **changes):
+        changes.setdefault("name", None)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+class _Accumulator(_Params):
+    """Configurations of MACs built on the FMA datapath (``self.fma``)."""
+
+    @property
+    def fin(self):
+        return self.fma.fin
+
+    @property
+    def facc(self):
+        return self.fma.facc
+
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
+
+
 @dataclass(frozen=True)
-class MacConfig:
+class MacConfig(_Params):
     """Parameters of the integer multiply-accumulate unit (:class:`hdl.mac.Mac`).
 
     Parameters
@@ -141,16 +170,9 @@ class MacConfig:
     def result_signed(self):
         return self.a_signed or self.b_signed
 
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
-class LMulConfig:
+class LMulConfig(_Params):
     """Parameters of the L-Mul multiplier (:class:`hdl.fp.lmul.LMul`).
 
     Parameters
@@ -193,13 +215,6 @@ class LMulConfig:
         from golden.fp.lmul import lmul
         return lambda a, b: lmul(a, b, self.fmt)
 
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
 
 ROUNDINGS = ("rne", "rtz")
 NORMALIZATIONS = ("exact", "approx")
@@ -227,7 +242,7 @@ def _check_format(name, value, max_width=32):
 
 
 @dataclass(frozen=True)
-class FmaConfig:
+class FmaConfig(_Params):
     """Parameters of the floating-point fused multiply-add (:class:`hdl.fp.fma.Fma`).
 
     Parameters
@@ -352,16 +367,9 @@ class FmaConfig:
                                           granularity=self.granularity, guard=self.guard,
                                           **options)
 
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
-class FMacConfig:
+class FMacConfig(_Accumulator):
     """Parameters of the floating-point multiply-accumulate unit (:class:`hdl.fp.fmac.FMac`):
     ``acc <- round(acc + a*b)`` every enabled cycle, through the FMA datapath.
 
@@ -401,19 +409,6 @@ class FMacConfig:
                          subnormals=self.subnormals, depth=1, normalize=self.normalize,
                          window=self.window, granularity=self.granularity, guard=self.guard)
 
-    @property
-    def fin(self):
-        return self.fma.fin
-
-    @property
-    def facc(self):
-        return self.fma.facc
-
-    @property
-    def latency(self):
-        """``result`` shows the accumulator one clock edge after the operands."""
-        return 1
-
     def model(self):
         """The golden cycle model (:class:`golden.fp.fma.Mac`)."""
         from golden.fp.fma import Mac
@@ -423,16 +418,9 @@ class FMacConfig:
         return Mac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
                    subnormals=self.subnormals, **approx)
 
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
-class FpMulConfig:
+class FpMulConfig(_Params):
     """Parameters of the exact floating-point multiplier (:class:`hdl.fp.fpmul.FpMul`):
     ``round(a*b)``, the FMA datapath with the addend tied to ``-0`` (IEEE 754: ``a*b + (-0)``
     is ``a*b`` exactly, signed zeros included). The baseline L-Mul is compared with.
@@ -484,16 +472,9 @@ class FpMulConfig:
         return lambda a, b: fma(a, b, minus_zero, fmt_in=fmt, fmt_acc=fmt,
                                 rounding=self.rounding, subnormals=self.subnormals)
 
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
-class LMacConfig:
+class LMacConfig(_Accumulator):
     """Parameters of the L-Mul multiply-accumulate unit (:class:`hdl.fp.lmul.LMac`):
     ``acc <- round(acc + lmul(a, b))``; the L-Mul product (format ``fmt_in``) enters the FMA
     datapath as ``lmul(a, b) * 1.0 + acc``, so the addition is exact with one rounding.
@@ -531,31 +512,11 @@ class LMacConfig:
         return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
                          subnormals=self.subnormals, depth=1)
 
-    @property
-    def fin(self):
-        return self.fma.fin
-
-    @property
-    def facc(self):
-        return self.fma.facc
-
-    @property
-    def latency(self):
-        """``result`` shows the accumulator one clock edge after the operands."""
-        return 1
-
     def model(self):
         """The golden cycle model (:class:`golden.fp.lmul.LMac`)."""
         from golden.fp.lmul import LMac
         return LMac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
                     subnormals=self.subnormals)
-
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
 
 
 CONFIGS = {"mac": MacConfig, "lmul": LMulConfig, "fma": FmaConfig, "fmac": FMacConfig,

@@ -1,10 +1,12 @@
 """Building blocks shared by the floating-point generators: operand unpacking, leading-zero
-counting, and rounding at a variable position. Each is a plain function that adds logic to a
+counting, rounding at a variable position, the unit base class and the accumulation loop. Each is a plain function that adds logic to a
 module and returns the signals it made, named after ``label``."""
 
 from amaranth.hdl import Cat, Const, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
-__all__ = ["Unpacked", "unpack", "lzc", "round_at"]
+__all__ = ["Unpacked", "unpack", "lzc", "round_at", "FpUnit", "accumulate"]
 
 
 class Unpacked:
@@ -91,3 +93,47 @@ def round_at(m, x, shift, *, qwidth, nearest_even, extra_sticky=0, label):
     out = Signal(qwidth + 1, name=f"{label}_q")
     m.d.comb += out.eq(q + inc)
     return out
+
+
+class FpUnit(wiring.Component):
+    """Base of the floating-point units with a configuration: builds ``config`` from
+    keyword parameters when none is given, sets ``formats`` (port -> format name, for the
+    manifest) and the ports from :meth:`interface`, and exposes ``latency``.
+
+    Two shapes: ``function`` units (``a``, ``b`` -> ``result`` in ``fmt``) and
+    ``accumulator`` units (``a``, ``b`` in ``fin``, ``clear``, ``enable``, and the
+    accumulator ``result`` in ``facc``).
+    """
+
+    config_class = None
+    shape = "function"
+
+    def __init__(self, config=None, **params):
+        if config is None:
+            config = self.config_class(**params)
+        self.config = config
+        self.stats = {}
+        if self.shape == "function":
+            fin = fout = config.fmt
+            ports = {}
+        else:
+            fin, fout = config.fin, config.facc
+            ports = {"clear": In(1), "enable": In(1)}
+        self.formats = {"a": fin.name, "b": fin.name, "result": fout.name}
+        super().__init__({"a": In(fin.width), "b": In(fin.width), **ports,
+                          "result": Out(fout.width)})
+
+    @property
+    def latency(self):
+        return self.config.latency
+
+
+def accumulate(m, unit, step):
+    """The accumulation loop of an ``accumulator`` unit: ``acc <- step(base)`` when
+    ``enable``, else ``base``, with ``base = 0 if clear else acc``; ``result`` is ``acc``.
+    ``step(base)`` adds the unit's arithmetic to ``m`` and returns the new value."""
+    width = len(unit.result)
+    acc = Signal(width, name="acc")
+    base = Signal(width, name="base")
+    m.d.comb += [base.eq(Mux(unit.clear, 0, acc)), unit.result.eq(acc)]
+    m.d.sync += acc.eq(Mux(unit.enable, step(base), base))

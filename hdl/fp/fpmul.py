@@ -12,35 +12,23 @@ result : Out(format.width)
 """
 
 from amaranth.hdl import Const, Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from tpegen.config import FpMulConfig
 
+from .common import FpUnit
 from .fma import datapath
 
 __all__ = ["FpMul"]
 
 
-class FpMul(wiring.Component):
+class FpMul(FpUnit):
     """Exact floating-point multiplier generator; see the module docstring."""
 
-    def __init__(self, config=None, **params):
-        if config is None:
-            config = FpMulConfig(**params)
-        self.config = config
-        self.fmt = config.fmt
-        self.formats = {"a": self.fmt.name, "b": self.fmt.name, "result": self.fmt.name}
-        self.stats = {}
-        width = self.fmt.width
-        super().__init__({"a": In(width), "b": In(width), "result": Out(width)})
-
-    @property
-    def latency(self):
-        return self.config.latency
+    config_class = FpMulConfig
 
     def elaborate(self, platform):
         m = Module()
-        minus_zero = Const(1 << (self.fmt.width - 1), self.fmt.width)
+        fmt = self.config.fmt
+        minus_zero = Const(1 << (fmt.width - 1), fmt.width)
         m.d.sync += self.result.eq(datapath(m, self.config.fma, self.a, self.b, minus_zero))
         return m

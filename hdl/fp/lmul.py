@@ -17,37 +17,24 @@ result : Out(width)
 """
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from golden.fp.lmul import offset_exponent
 from tpegen.config import LMacConfig, LMulConfig
 
+from .common import FpUnit, accumulate
 from .fma import datapath
 
 __all__ = ["LMul", "LMac", "lmul_product"]
 
 
-class LMul(wiring.Component):
+class LMul(FpUnit):
     """L-Mul generator; see the module docstring."""
 
-    def __init__(self, config=None, **params):
-        if config is None:
-            config = LMulConfig(**params)
-        self.config = config
-        self.fmt = config.fmt
-        self.formats = {"a": self.fmt.name, "b": self.fmt.name, "result": self.fmt.name}
-        self.stats = {}
-        width = self.fmt.width
-        super().__init__({"a": In(width), "b": In(width), "result": Out(width)})
-
-    @property
-    def latency(self):
-        return self.config.latency
+    config_class = LMulConfig
 
     def elaborate(self, platform):
         m = Module()
-        m.d.sync += self.result.eq(lmul_product(m, self.fmt, self.a, self.b))
+        m.d.sync += self.result.eq(lmul_product(m, self.config.fmt, self.a, self.b))
         return m
 
 
@@ -101,7 +88,7 @@ def lmul_product(m, f, a_bits, b_bits):
     return value
 
 
-class LMac(wiring.Component):
+class LMac(FpUnit):
     """L-Mul multiply-accumulate: ``acc <- round(acc + lmul(a, b))`` (golden model
     :class:`golden.fp.lmul.LMac`). The L-Mul product enters the FMA datapath
     (:func:`hdl.fp.fma.datapath`) as ``product * 1.0 + acc``; synthesis removes the
@@ -117,28 +104,14 @@ class LMac(wiring.Component):
         The accumulator, ``latency`` (1) clock edge after the operands that updated it.
     """
 
-    def __init__(self, config=None, **params):
-        if config is None:
-            config = LMacConfig(**params)
-        self.config = config
-        self.fin, self.facc = config.fin, config.facc
-        self.formats = {"a": self.fin.name, "b": self.fin.name, "result": self.facc.name}
-        self.stats = {}
-        super().__init__({"a": In(self.fin.width), "b": In(self.fin.width), "clear": In(1),
-                          "enable": In(1), "result": Out(self.facc.width)})
-
-    @property
-    def latency(self):
-        return self.config.latency
+    config_class = LMacConfig
+    shape = "accumulator"
 
     def elaborate(self, platform):
         m = Module()
-        acc = Signal(self.facc.width, name="acc")
-        base = Signal(self.facc.width, name="base")
-        m.d.comb += [base.eq(Mux(self.clear, 0, acc)), self.result.eq(acc)]
-        product = Signal(self.fin.width, name="lmul_product")
-        m.d.comb += product.eq(lmul_product(m, self.fin, self.a, self.b))
-        one = Const(self.fin.bias << self.fin.man_bits, self.fin.width)
-        total = datapath(m, self.config.fma, product, one, base)
-        m.d.sync += acc.eq(Mux(self.enable, total, base))
+        fin = self.config.fin
+        product = Signal(fin.width, name="lmul_product")
+        m.d.comb += product.eq(lmul_product(m, fin, self.a, self.b))
+        one = Const(fin.bias << fin.man_bits, fin.width)
+        accumulate(m, self, lambda base: datapath(m, self.config.fma, product, one, base))
         return m
