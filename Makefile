@@ -59,6 +59,8 @@ test: setup
 
 bench: setup
 	$(PY) bench/qor_mac.py
+	$(PY) bench/qor_fp.py
+	$(PY) bench/lmul_precision.py
 	$(PY) bench/sim_throughput.py
 
 clean:
