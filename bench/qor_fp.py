@@ -6,7 +6,7 @@ Designs (bf16 x bf16 + fp32 -> fp32 and e4m3fn x e4m3fn + fp16 -> fp16):
 * the exact FMA (``fma``, one pipeline register) and the exact FP MAC (``fmac``: the FMA
   datapath with the accumulator in the loop, what a PE holds);
 * FP MACs with approximate normalization (``--normalize approx``) at several settings
-  ``w<window>g<granularity>k<guard>`` (docs/fp.md);
+  ``w<window>g<granularity>k<guard>[e<extension>]`` (docs/fp.md);
 * the L-Mul MAC (``lmac``: L-Mul product, then one exact addition into the accumulator);
 * the exact FP multiplier (``fpmul``) and the L-Mul multiplier (``lmul``).
 
@@ -59,11 +59,22 @@ LENGTHS = (16, 256, 4096)
 TRIALS = {16: 300, 256: 24, 4096: 3}
 DISTRIBUTIONS = ("normal", "uniform", "student_t")
 
-#: approximate settings per family: (window, granularity, guard)
+#: approximate settings per family: (window, granularity, guard, extension); window None is
+#: the whole alignment window, extension None the exact pc + 2 addend bits below the product
 APPROX = {
-    "bf16": [(28, 1, 0), (28, 4, 0), (20, 4, 0), (16, 8, 0), (12, 4, 0), (8, 8, 0)],
-    "fp8": [(15, 1, 0), (12, 4, 0), (8, 4, 0), (6, 8, 0)],
+    "bf16": [(28, 1, 0, None), (28, 4, 0, None), (20, 4, 0, None), (16, 8, 0, None),
+             (12, 4, 0, None), (8, 8, 0, None), (None, 1, 0, 4), (None, 1, 0, 0),
+             (28, 1, 0, 0), (16, 8, 0, 0), (12, 4, 0, 0)],
+    "fp8": [(15, 1, 0, None), (12, 4, 0, None), (8, 4, 0, None), (6, 8, 0, None),
+            (None, 1, 0, 0), (12, 4, 0, 0)],
 }
+
+
+def _approx(fin, facc, w, g, k, e):
+    cfg = FMacConfig(fmt_in=fin, fmt_acc=facc, normalize="approx", window=w, granularity=g,
+                     guard=k, extension=e)
+    label = f"fmac approx w{cfg.fma.window_bits}g{g}k{k}" + ("" if e is None else f"e{e}")
+    return label, cfg
 FAMILIES = {"bf16": ("bf16", "fp32"), "fp8": ("e4m3fn", "fp16")}
 
 
@@ -73,10 +84,8 @@ def designs():
     for family, (fin, facc) in FAMILIES.items():
         out.append((family, "fma exact", FmaConfig(fmt_in=fin, fmt_acc=facc, depth=1)))
         out.append((family, "fmac exact", FMacConfig(fmt_in=fin, fmt_acc=facc)))
-        for w, g, k in APPROX[family]:
-            out.append((family, f"fmac approx w{w}g{g}k{k}",
-                        FMacConfig(fmt_in=fin, fmt_acc=facc, normalize="approx", window=w,
-                                   granularity=g, guard=k)))
+        for setting in APPROX[family]:
+            out.append((family, *_approx(fin, facc, *setting)))
         out.append((family, "lmac", LMacConfig(fmt_in=fin, fmt_acc=facc)))
         out.append((family, "fpmul exact", FpMulConfig(format=fin)))
         out.append((family, "lmul", LMulConfig(format=fin)))
@@ -89,7 +98,9 @@ def synth_one(family, label, config, reuse):
     old = outdir / f"{config.name}.report.json"
     if reuse and old.exists():
         report = json.loads(old.read_text())
-        if report["parameters"] == config.to_dict() and all(f in report for f in flows):
+        # parameters added since the report was written take their defaults
+        same = {**config.to_dict(), **report["parameters"]} == config.to_dict()
+        if same and all(f in report for f in flows):
             report.update(family=family, label=label, seconds=0.0)
             return report
     design = api.generate(config, outdir)
@@ -118,10 +129,7 @@ def error_table(family, rng, scale):
     """``{(model label, dist, length): [relative errors]}`` and the exact MAC's own errors."""
     fin, facc = FAMILIES[family]
     exact_cfg = FMacConfig(fmt_in=fin, fmt_acc=facc)
-    models = {f"fmac approx w{w}g{g}k{k}": FMacConfig(fmt_in=fin, fmt_acc=facc,
-                                                      normalize="approx", window=w,
-                                                      granularity=g, guard=k)
-              for w, g, k in APPROX[family]}
+    models = dict(_approx(fin, facc, *setting) for setting in APPROX[family])
     models["lmac"] = LMacConfig(fmt_in=fin, fmt_acc=facc)
     fin_fmt, facc_fmt = exact_cfg.fin, exact_cfg.facc
     errors, own = {}, {}

@@ -7,7 +7,8 @@ Stimulus (seeded; the seed is logged):
 
 ``exhaustive``  every multiplicand pair once when ``a`` and ``b`` together have at most 16
                 bits; for an FMA each pair meets every addend of :func:`addends` (zeros,
-                subnormals, +-max, inf, NaN, a random normal);
+                subnormals, +-max, inf, NaN, a random normal) -- on Icarus (quick), one
+                addend of the set per pair, in turn;
 ``corners``     (FMA) the directed corner list of :mod:`testbenches.fp_corners`;
                 (MACs: every pair once, with random ``clear`` (1/4) and ``enable`` (7/8));
 ``random``      ``TPEGEN_RANDOM_CYCLES`` cycles (default 100,000) of random bit patterns, a
@@ -63,9 +64,10 @@ def _controls(rng, n, clear_p):
     return [(rng.random(n) < clear_p).astype(np.int64), (rng.random(n) < 7 / 8).astype(np.int64)]
 
 
-def stimulus(cfg, rng, random_cycles):
-    """Phases ``(name, input columns, reset column)``; the columns follow :func:`inputs`."""
-    phases = _stimulus(cfg, rng, random_cycles)
+def stimulus(cfg, rng, random_cycles, quick=False):
+    """Phases ``(name, input columns, reset column)``; the columns follow :func:`inputs`.
+    ``quick`` (Icarus): an FMA's exhaustive phase gives each pair one addend of the set."""
+    phases = _stimulus(cfg, rng, random_cycles, quick)
     if hasattr(cfg, "model"):        # accumulators: add clear and enable
         phases = [(name, cols + _controls(rng, len(cols[0]), 1 / 4 if name == "exhaustive"
                                           else 1 / 16), rst) for name, cols, rst in phases]
@@ -78,7 +80,7 @@ def inputs(cfg):
     return ["a", "b", "clear", "enable"] if hasattr(cfg, "model") else ["a", "b"]
 
 
-def _stimulus(cfg, rng, random_cycles):
+def _stimulus(cfg, rng, random_cycles, quick):
     fin = cfg.fin if hasattr(cfg, "fin") else cfg.fmt
     three = cfg.kind == "fma"
     size = 1 << fin.width
@@ -86,7 +88,10 @@ def _stimulus(cfg, rng, random_cycles):
     if 2 * fin.width <= 16:
         a, b = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
         a, b = a.ravel(), b.ravel()
-        if three:
+        if three and quick:        # every pair once, the addends taken in turn
+            cs = np.array(addends(cfg.facc, rng))
+            phases.append(("exhaustive", [a, b, cs[np.arange(a.size) % len(cs)]]))
+        elif three:
             cs = addends(cfg.facc, rng)
             a, b = np.repeat(a, len(cs)), np.repeat(b, len(cs))
             phases.append(("exhaustive", [a, b, np.tile(cs, size * size)]))
@@ -156,7 +161,7 @@ async def fp_function_vs_golden(dut):
     await FallingEdge(clk)
     expected = deque([0] * latency)   # results in flight, oldest first
 
-    phases = stimulus(cfg, rng, random_cycles)
+    phases = stimulus(cfg, rng, random_cycles, quick=os.environ.get("TPEGEN_QUICK") == "1")
     total = sum(len(cols[0]) for _, cols, _ in phases)
     progress = Progress(log, total, cfg.name)
     cycle = 0

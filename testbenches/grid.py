@@ -53,14 +53,14 @@ FMA_GRID = [
     FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16", depth=2),
     FmaConfig(fmt_in="e5m2", fmt_acc="e5m2", rounding="rtz", subnormals=False, depth=1),
     FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16", depth=3, normalize="approx", window=8,
-              granularity=4, guard=2),
+              granularity=4, guard=2, extension=0),
     FmaConfig(fmt_in="e2m1fn", fmt_acc="bf16", depth=1),
     FmaConfig(fmt_in="bf16", fmt_acc="fp32", depth=4),
     FmaConfig(fmt_in="bf16", fmt_acc="fp32", depth=2, normalize="approx", window=16,
               granularity=4, guard=3),
     FmaConfig(fmt_in="fp16", fmt_acc="fp16", depth=3),
     FmaConfig(fmt_in="bf16", fmt_acc="bf16", rounding="rtz", subnormals=False, depth=2,
-              normalize="approx", window=12, granularity=8, guard=0),
+              normalize="approx", window=12, granularity=8, guard=0, extension=1),
 ]
 
 
@@ -68,8 +68,8 @@ FMA_GRID = [
 FMAC_GRID = [
     FMacConfig(fmt_in="e4m3fn", fmt_acc="fp16"),
     FMacConfig(fmt_in="bf16", fmt_acc="fp32"),
-    FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=40, granularity=4,
-               guard=3),
+    FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=30, granularity=4,
+               guard=3, extension=2),
 ]
 
 

@@ -195,3 +195,35 @@ def test_lmac_golden_adds_the_lmul_product_exactly_once():
         checked += 1
     print(f"{checked} exact sums agree")
     assert checked > 500
+
+
+@pytest.mark.parametrize("extension", [0, 2, 6])
+def test_short_extension_costs_at_most_the_dropped_addend_bits(extension):
+    """With ``extension`` addend bits kept below the product's last place (exponent ``Ep``),
+    the addend bits below ``2**(Ep - extension)`` only reach the sum as a sticky bit, so the
+    result differs from the exact FMA by at most one unit in its last place plus
+    ``2**(Ep - extension + 1)``; and it does differ sometimes (the knob is not a no-op)."""
+    rng = np.random.default_rng(SEED)
+    cfg = FmaConfig(fmt_in="bf16", fmt_acc="fp32")
+    differ = 0
+    for a, b, c in _random_triples(cfg, 3000, rng, moderate=True):
+        if not _normal(cfg, a, b, c):
+            continue
+        exact = fma(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc)
+        approx = fma_approx(a, b, c, fmt_in=cfg.fin, fmt_acc=cfg.facc, extension=extension)
+        if approx == exact:
+            continue
+        differ += 1
+        va, vb, ve = decode(a, cfg.fin), decode(b, cfg.fin), decode(exact, cfg.facc)
+        ep = sum(max(v.magnitude.numerator.bit_length() - v.magnitude.denominator.bit_length()
+                     - (1 if Fraction(2) ** (v.magnitude.numerator.bit_length()
+                                             - v.magnitude.denominator.bit_length())
+                        > v.magnitude else 0), cfg.fin.emin) - cfg.fin.man_bits
+                 for v in (va, vb))
+        ulp = _ulps(approx, exact, cfg.facc)          # in units of the exact result's ulp
+        e = max(abs(ve.exact).numerator.bit_length() - abs(ve.exact).denominator.bit_length(),
+                cfg.facc.emin)
+        bound = 1 + Fraction(2) ** (ep - extension + 1) / Fraction(2) ** (e - cfg.facc.man_bits)
+        assert ulp <= bound, (hex(a), hex(b), hex(c), float(ulp), float(bound))
+    print(f"extension {extension}: {differ} results differ from exact")
+    assert differ > 0

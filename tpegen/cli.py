@@ -115,11 +115,14 @@ def _fp_arguments(p, approx=True):
                    help="approx: shifts in multiples of " + " | ".join(map(str, GRANULARITIES)))
     p.add_argument("--guard", type=int, default=None,
                    help=f"approx: extra significand bits before the readout (0..{MAX_GUARD})")
+    p.add_argument("--extension", type=int, default=None,
+                   help="approx: addend bits kept below the product (0..m_acc+3; default "
+                        "m_acc+3, exact)")
 
 
 def _fp_config(args):
     given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth",
-                                           "normalize")
+                                           "normalize", "extension")
              if getattr(args, k, None) is not None}
     cls = {"fma": FmaConfig, "fmac": FMacConfig, "lmac": LMacConfig}[args.unit]
     return cls(fmt_in=args.fmt_in, fmt_acc=args.fmt_acc, rounding=args.rounding,

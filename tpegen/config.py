@@ -270,6 +270,10 @@ class FmaConfig(_Params):
         Normalization shifts are multiples of this: 1, 2, 4, 8 or 16.
     guard : int
         Extra significand bits kept by the first rounding, 0..16.
+    extension : int or None
+        Addend bits kept below the product's last place in the alignment window, 0..pc + 2
+        (``pc`` = ``fmt_acc`` significand bits); ``None``: pc + 2, which is exact. Fewer
+        narrow the adder and the shifters; the addend bits below are ORed into one sticky bit.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
@@ -283,6 +287,7 @@ class FmaConfig(_Params):
     window: int = None
     granularity: int = 1
     guard: int = 0
+    extension: int = None
     name: str = None
 
     kind = "fma"
@@ -299,7 +304,8 @@ class FmaConfig(_Params):
         if self.normalize == "exact":
             for param, value, exact in (("window", self.window, None),
                                         ("granularity", self.granularity, 1),
-                                        ("guard", self.guard, 0)):
+                                        ("guard", self.guard, 0),
+                                        ("extension", self.extension, None)):
                 if value != exact:
                     raise ParameterError(f"{param}={value!r} needs normalize='approx' "
                                          f"(exact normalization has {param}={exact!r})")
@@ -307,6 +313,8 @@ class FmaConfig(_Params):
         if self.granularity not in GRANULARITIES:
             raise ParameterError(f"granularity={self.granularity!r} is not allowed: choose "
                                  f"one of {', '.join(map(str, GRANULARITIES))}")
+        if self.extension is not None:
+            _check_int("extension", self.extension, 0, self.facc.man_bits + 3)
         if self.window is not None:
             _check_int("window", self.window, 1, self.layout.width)
         if self.name is None:
@@ -322,7 +330,8 @@ class FmaConfig(_Params):
             parts.append("ftz")
         parts.append(f"d{self.depth}")
         if self.normalize == "approx":
-            parts.append(f"w{self.window_bits}g{self.granularity}k{self.guard}")
+            parts.append(f"w{self.window_bits}g{self.granularity}k{self.guard}"
+                         + ("" if self.extension is None else f"e{self.extension}"))
         return "_".join(parts)
 
     @property
@@ -339,7 +348,7 @@ class FmaConfig(_Params):
     def layout(self):
         """The alignment window (:func:`golden.fp.fma.layout`)."""
         from golden.fp.fma import layout
-        return layout(self.fin, self.facc, self.guard)
+        return layout(self.fin, self.facc, self.guard, self.extension)
 
     @property
     def window_bits(self):
@@ -349,7 +358,7 @@ class FmaConfig(_Params):
     def is_exact(self):
         """True when the parameters give exact normalization (``approx`` included)."""
         return (self.window_bits >= self.layout.width and self.granularity == 1
-                and self.guard == 0)
+                and self.guard == 0 and self.layout.low == self.facc.man_bits + 3)
 
     @property
     def latency(self):
@@ -365,7 +374,7 @@ class FmaConfig(_Params):
             return lambda a, b, c: fma(a, b, c, **options)
         return lambda a, b, c: fma_approx(a, b, c, window=self.window,
                                           granularity=self.granularity, guard=self.guard,
-                                          **options)
+                                          extension=self.extension, **options)
 
 
 @dataclass(frozen=True)
@@ -375,7 +384,7 @@ class FMacConfig(_Accumulator):
 
     Parameters
     ----------
-    fmt_in, fmt_acc, rounding, subnormals, normalize, window, granularity, guard
+    fmt_in, fmt_acc, rounding, subnormals, normalize, window, granularity, guard, extension
         As for :class:`FmaConfig` (the accumulator has format ``fmt_acc``).
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
@@ -389,6 +398,7 @@ class FMacConfig(_Accumulator):
     window: int = None
     granularity: int = 1
     guard: int = 0
+    extension: int = None
     name: str = None
 
     kind = "fmac"
@@ -407,14 +417,16 @@ class FMacConfig(_Accumulator):
         """The FMA datapath in the accumulation loop (validates the shared parameters)."""
         return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
                          subnormals=self.subnormals, depth=1, normalize=self.normalize,
-                         window=self.window, granularity=self.granularity, guard=self.guard)
+                         window=self.window, granularity=self.granularity, guard=self.guard,
+                         extension=self.extension)
 
     def model(self):
         """The golden cycle model (:class:`golden.fp.fma.Mac`)."""
         from golden.fp.fma import Mac
         approx = {}
         if self.normalize == "approx":
-            approx = dict(window=self.window, granularity=self.granularity, guard=self.guard)
+            approx = dict(window=self.window, granularity=self.granularity, guard=self.guard,
+                          extension=self.extension)
         return Mac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
                    subnormals=self.subnormals, **approx)
 

@@ -99,10 +99,12 @@ class Layout:
     pp: int
     pc: int
     guard: int
+    extension: int = None   # addend bits kept below the product (None: pc + 2, exact)
 
     @property
     def low(self):          # L
-        return self.pc + 2 + self.guard
+        extension = self.pc + 2 if self.extension is None else self.extension
+        return extension + self.guard
 
     @property
     def top(self):          # T
@@ -113,9 +115,40 @@ class Layout:
         return self.top + self.pc
 
 
-def layout(fmt_in, fmt_acc, guard=0):
+def layout(fmt_in, fmt_acc, guard=0, extension=None):
     fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
-    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 1, guard=guard)
+    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 1, guard=guard,
+                  extension=extension)
+
+
+def _significand(value, fmt):
+    """``(integer significand, exponent of its last place)`` of a finite value."""
+    lsb = _lsb_exponent(value, fmt)
+    sig = value.magnitude / Fraction(2) ** lsb
+    assert sig.denominator == 1
+    return int(sig), lsb
+
+
+def _window_sum(va, vb, vc, fin, facc, lay):
+    """The aligned sum as the datapath forms it: ``(ref, magnitude, sign)``. The product's
+    significand sits at position ``L``; the addend's at ``Ec - ref`` (at most ``T``), its bits
+    below position 0 ORed into position 0; ``ref = max(Ep - L, Ec - T)`` is the exponent of
+    position 0. With the default extension this rounds like the exact sum (docs/fp.md)."""
+    pa, ea = _significand(va, fin)
+    pb, eb = _significand(vb, fin)
+    product, ref = pa * pb, ea + eb - lay.low
+    addend = 0
+    if vc.kind == "finite":
+        sig_c, ec = _significand(vc, facc)
+        ref = max(ref, ec - lay.top)
+        pos = ec - ref
+        if pos >= 0:
+            addend = sig_c << pos
+        else:
+            addend = (sig_c >> -pos) | int(sig_c & ((1 << -pos) - 1) != 0)
+    sp = va.sign ^ vb.sign
+    raw = (product << lay.low) + (-addend if vc.sign != sp else addend)
+    return ref, abs(raw), sp ^ int(raw < 0)
 
 
 def _lsb_exponent(value, fmt):
@@ -140,14 +173,15 @@ def _round_fraction(x, rounding):
 
 
 def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,
-               granularity=1, guard=0):
+               granularity=1, guard=0, extension=None):
     """Bit pattern of the approximate-normalization FMA (docs/fp.md).
 
-    The exact sum ``s = a*b + c`` is rounded once at a position chosen from an approximate
-    leading-one position, keeping ``m_acc + 1 + guard`` bits, then normalized exactly and
-    rounded again into ``fmt_acc`` (the readout). The leading-zero count ``lz`` of ``|s|`` in
-    the window is replaced by ``floor(min(lz, window) / granularity) * granularity``. With
-    ``window >= Wm``, ``granularity=1`` and ``guard=0`` this is :func:`fma` bit for bit.
+    The aligned sum of the alignment window (:func:`_window_sum`; ``extension`` addend bits
+    below the product) is rounded once at a position chosen from an approximate leading-one
+    position, keeping ``m_acc + 1 + guard`` bits, then normalized exactly and rounded again
+    into ``fmt_acc`` (the readout). The leading-zero count ``lz`` in the window is replaced
+    by ``floor(min(lz, window) / granularity) * granularity``. With ``window >= Wm``,
+    ``granularity=1``, ``guard=0`` and ``extension=None`` this is :func:`fma` bit for bit.
     """
     fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
     va = decode(a, fin, subnormals=subnormals)
@@ -159,21 +193,12 @@ def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, win
         # no rounding happens: specials, and c (or a signed zero) when the product is zero
         return fma(a, b, c, fmt_in=fin, fmt_acc=facc, rounding=rounding,
                    subnormals=subnormals)
-    lay = layout(fin, facc, guard)
+    lay = layout(fin, facc, guard, extension)
     window = lay.width if window is None else window
-    s = va.exact * vb.exact + vc.exact
-    if s == 0:
+    ref, mag, sign = _window_sum(va, vb, vc, fin, facc, lay)
+    if mag == 0:
         return 0
-    sign = int(s < 0)
-    ep = _lsb_exponent(va, fin) + _lsb_exponent(vb, fin)
-    ref = ep - lay.low
-    if vc.kind == "finite":
-        ref = max(ref, _lsb_exponent(vc, facc) - lay.top)
-    # leading one of |s| in window coordinates (position 0 has weight 2**ref)
-    mag = abs(s) / Fraction(2) ** ref
-    lead = mag.numerator.bit_length() - mag.denominator.bit_length()
-    if Fraction(2) ** lead > mag:
-        lead -= 1
+    lead = mag.bit_length() - 1      # window position of the leading one
     lz = lay.width - 1 - lead
     lz_approx = min(lz, window) // granularity * granularity
     lead_approx = lay.width - 1 - lz_approx
@@ -182,7 +207,7 @@ def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, win
         return sign << (facc.width - 1)
     floor = facc.emin - m - ref
     u = max(lead_approx - m - guard, floor - guard)
-    q = _round_fraction(mag / Fraction(2) ** u, rounding)
+    q = _round_fraction(Fraction(mag) / Fraction(2) ** u, rounding)
     if q == 0:
         return sign << (facc.width - 1)
     readout = Fraction(q) * Fraction(2) ** (ref + u) * (-1 if sign else 1)
