@@ -28,30 +28,23 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.fp.codec import encode_floats
 from tpegen import tools
-
-from .liberty import toggle_power
 from tpegen.config import config_from_dict
 from tpegen.manifest import read_manifest
 
-__all__ = ["power", "STREAMS", "encode_stream"]
+from .liberty import toggle_power
+
+__all__ = ["power", "STREAMS"]
 
 STREAMS = ("normal", "uniform")
 CELLS_V = "osu018_stdcells.v"
 DOT_LENGTH = 16
 
 
-def encode_stream(values, fmt):
-    """Bit patterns of float64 ``values`` rounded (RNE) into ``fmt`` (saturating)."""
-    from fractions import Fraction
-
-    from golden.fp.codec import encode
-    return [encode(Fraction(float(v)), fmt, overflow="saturate") for v in values]
-
-
 def _inputs(cfg, manifest, rng, cycles, stream):
     """``{role: column}`` for every input role of the design."""
-    fin = cfg.fin if hasattr(cfg, "fin") else cfg.fmt
+    fin = cfg.fin
     cols = {}
     for port in manifest["ports"]:
         role, width = port["role"], port["width"]
@@ -59,12 +52,12 @@ def _inputs(cfg, manifest, rng, cycles, stream):
             continue
         if role in ("a", "b"):
             if stream == "normal":
-                cols[role] = encode_stream(rng.normal(0, 1, cycles), fin)
+                cols[role] = encode_floats(rng.normal(0, 1, cycles), fin)
             else:
                 cols[role] = rng.integers(0, 1 << width, cycles).tolist()
         elif role == "c":
             if stream == "normal":
-                cols[role] = encode_stream(rng.normal(0, 2, cycles), cfg.facc)
+                cols[role] = encode_floats(rng.normal(0, 2, cycles), cfg.facc)
             else:
                 cols[role] = rng.integers(0, 1 << width, cycles).tolist()
         elif role == "clear":

@@ -29,10 +29,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from golden.fp.fma import fma
-from testbenches.common.tb import (Driver, Monitor, Ports, Progress, Scoreboard, load_manifest,
-                                   start_clock)
+from testbenches.common.tb import Driver, Monitor, Ports, Progress, Run, Scoreboard, start_clock
 from testbenches.fp_corners import corners, fma_corners
-from tpegen.config import config_from_dict
 
 
 def addends(fmt, rng):
@@ -81,7 +79,7 @@ def inputs(cfg):
 
 
 def _stimulus(cfg, rng, random_cycles, quick):
-    fin = cfg.fin if hasattr(cfg, "fin") else cfg.fmt
+    fin = cfg.fin
     three = cfg.kind == "fma"
     size = 1 << fin.width
     phases = []
@@ -128,13 +126,9 @@ def _reset_column(phase, n):
 
 @cocotb.test()
 async def fp_function_vs_golden(dut):
-    manifest = load_manifest()
-    cfg = config_from_dict(manifest["kind"], manifest["parameters"])
-    seed = int(os.environ.get("TPEGEN_SEED", "1"))
-    log = dut._log
-    log.info("design %s, seed %d", cfg.name, seed)
-    rng = np.random.default_rng(seed)
-    random_cycles = int(os.environ.get("TPEGEN_RANDOM_CYCLES", "100000"))
+    run = Run(dut)
+    manifest, cfg, seed, rng, log = run.manifest, run.cfg, run.seed, run.rng, run.log
+    random_cycles = run.random_cycles
     latency = manifest["latency"]
     operands = inputs(cfg)
     if hasattr(cfg, "model"):       # a cycle model: the state after each edge

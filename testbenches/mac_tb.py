@@ -23,9 +23,7 @@ from cocotb.triggers import FallingEdge
 
 from golden.mac import Mac as GoldenMac
 from golden.mac import operand_range
-from testbenches.common.tb import (Driver, Monitor, Ports, Progress, Scoreboard, load_manifest,
-                                   start_clock)
-from tpegen.config import config_from_dict
+from testbenches.common.tb import Driver, Monitor, Ports, Progress, Run, Scoreboard, start_clock
 
 WRAP_CAP = 1 << 18
 
@@ -78,14 +76,10 @@ def stimulus(cfg, rng, random_cycles, wrap_cap=WRAP_CAP):
 
 @cocotb.test()
 async def mac_vs_golden(dut):
-    manifest = load_manifest()
-    cfg = config_from_dict(manifest["kind"], manifest["parameters"])
-    seed = int(os.environ.get("TPEGEN_SEED", "1"))
-    log = dut._log
-    log.info("design %s, seed %d", cfg.name, seed)
-    random_cycles = int(os.environ.get("TPEGEN_RANDOM_CYCLES", "100000"))
+    run = Run(dut)
+    manifest, cfg, seed, rng, log = run.manifest, run.cfg, run.seed, run.rng, run.log
+    random_cycles = run.random_cycles
     wrap_cap = int(os.environ.get("TPEGEN_WRAP_CAP", str(WRAP_CAP)))
-    rng = np.random.default_rng(seed)
 
     ports = Ports(dut, manifest)
     clk = await start_clock(dut, ports)

@@ -210,6 +210,11 @@ class LMulConfig(_Params):
         """The result is registered: one clock edge from the operands."""
         return 1
 
+    @property
+    def fin(self):
+        """The operand format (as for every FP unit)."""
+        return self.fmt
+
     def golden(self):
         """The golden function ``(a, b) -> result`` of this configuration."""
         from golden.fp.lmul import lmul
@@ -470,6 +475,11 @@ class FpMulConfig(_Params):
 
     @property
     def fmt(self):
+        return self.fma.fin
+
+    @property
+    def fin(self):
+        """The operand format (as for every FP unit)."""
         return self.fma.fin
 
     @property

@@ -24,7 +24,8 @@ from fractions import Fraction
 
 from tpegen.formats import parse_format
 
-__all__ = ["Value", "decode", "encode", "default_overflow", "ROUNDINGS", "OVERFLOWS"]
+__all__ = ["Value", "decode", "encode", "encode_floats", "round_integer",
+           "default_overflow", "ROUNDINGS", "OVERFLOWS"]
 
 ROUNDINGS = ("rne", "rtz")
 OVERFLOWS = ("inf", "nan", "saturate")
@@ -69,7 +70,7 @@ def default_overflow(fmt):
     return {"ieee": "inf", "fn": "nan", "finite": "saturate"}[parse_format(fmt).policy]
 
 
-def _round_integer(q, r, rounding):
+def round_integer(q, r, rounding):
     """Round ``q + r`` (``0 <= r < 1``, a Fraction) to an integer."""
     if rounding == "rtz" or r == 0:
         return q
@@ -118,7 +119,7 @@ def encode(value, fmt, *, rounding="rne", subnormals=True, overflow=None):
     e = max(e, fmt.emin)
     scaled = m / Fraction(2) ** (e - fmt.man_bits)  # significand in units of the last place
     q = scaled.numerator // scaled.denominator
-    n = _round_integer(q, scaled - q, rounding)
+    n = round_integer(q, scaled - q, rounding)
     if n >> (fmt.man_bits + 1):          # rounding carried into the next binade
         n >>= 1
         e += 1
@@ -142,3 +143,10 @@ def _overflow(fmt, sign, overflow, max_code):
     if overflow == "nan" and fmt.has_nan:
         return _nan(fmt, sign)
     return sign_bit | max_code
+
+
+def encode_floats(values, fmt, *, rounding="rne"):
+    """Bit patterns of float ``values`` rounded once into ``fmt``, saturating on overflow
+    (operand streams for benchmarks and power runs)."""
+    return [encode(Fraction(float(v)), fmt, rounding=rounding, overflow="saturate")
+            for v in values]

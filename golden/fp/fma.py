@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from tpegen.formats import parse_format
 
-from .codec import Value, decode, encode
+from .codec import Value, decode, encode, round_integer
 
 __all__ = ["fma", "Mac", "fma_approx", "layout", "Layout"]
 
@@ -164,12 +164,7 @@ def _lsb_exponent(value, fmt):
 def _round_fraction(x, rounding):
     """Round a non-negative Fraction to an integer."""
     q = x.numerator // x.denominator
-    r = x - q
-    if rounding == "rtz" or r == 0 or r < Fraction(1, 2):
-        return q
-    if r > Fraction(1, 2) or q & 1:
-        return q + 1
-    return q
+    return round_integer(q, x - q, rounding)
 
 
 def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,

@@ -114,7 +114,7 @@ class FpUnit(wiring.Component):
         self.config = config
         self.stats = {}
         if self.shape == "function":
-            fin = fout = config.fmt
+            fin = fout = config.fin
             ports = {}
         else:
             fin, fout = config.fin, config.facc

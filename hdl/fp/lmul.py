@@ -21,7 +21,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from golden.fp.lmul import offset_exponent
 from tpegen.config import LMacConfig, LMulConfig
 
-from .common import FpUnit, accumulate
+from .common import FpUnit, accumulate, unpack
 from .fma import datapath
 
 __all__ = ["LMul", "LMac", "lmul_product"]
@@ -38,27 +38,15 @@ class LMul(FpUnit):
         return m
 
 
-def _classify(m, f, x, label):
-    exp = x[f.man_bits:f.width - 1]
-    man = x[:f.man_bits] if f.man_bits else 0
-    zero = Signal(name=f"{label}_zero")
-    nan = Signal(name=f"{label}_nan")
-    inf = Signal(name=f"{label}_inf")
-    top = exp == f.exp_max_code
-    m.d.comb += zero.eq(exp == 0)
-    if f.policy == "ieee":
-        m.d.comb += [nan.eq(top & (man != 0)), inf.eq(top & (man == 0))]
-    elif f.policy == "fn":
-        m.d.comb += nan.eq(top & (man == (1 << f.man_bits) - 1))
-    return zero, nan, inf
-
-
 def lmul_product(m, f, a_bits, b_bits):
     """Add the L-Mul logic of ``a_bits * b_bits`` (format ``f``) to ``m``; returns the
     product."""
     mb, w = f.man_bits, f.width
-    a_zero, a_nan, a_inf = _classify(m, f, a_bits, "a")
-    b_zero, b_nan, b_inf = _classify(m, f, b_bits, "b")
+    # subnormal operands count as zero (the L-Mul policy): unpack them flushed
+    a = unpack(m, a_bits, f, subnormals=False, label="a")
+    b = unpack(m, b_bits, f, subnormals=False, label="b")
+    a_zero, a_nan, a_inf = a.zero, a.nan, a.inf
+    b_zero, b_nan, b_inf = b.zero, b.nan, b.inf
     sign = Signal(name="sign")
     m.d.comb += sign.eq(a_bits[w - 1] ^ b_bits[w - 1])
 

@@ -12,7 +12,7 @@ import time
 import cocotb
 from cocotb.clock import Clock
 
-__all__ = ["load_manifest", "Ports", "Driver", "Monitor", "Scoreboard", "Progress",
+__all__ = ["load_manifest", "Run", "Ports", "Driver", "Monitor", "Scoreboard", "Progress",
            "start_clock", "Mismatch"]
 
 
@@ -20,6 +20,24 @@ def load_manifest():
     """The manifest of the design under test (its path is in ``TPEGEN_MANIFEST``)."""
     with open(os.environ["TPEGEN_MANIFEST"]) as f:
         return json.load(f)
+
+
+class Run:
+    """What a testbench starts from, read from the environment the harness sets: the
+    ``manifest``, its configuration ``cfg``, the ``seed`` (logged) and its ``rng``, and
+    ``random_cycles``."""
+
+    def __init__(self, dut):
+        from numpy.random import default_rng
+
+        from tpegen.config import config_from_dict
+        self.manifest = load_manifest()
+        self.cfg = config_from_dict(self.manifest["kind"], self.manifest["parameters"])
+        self.seed = int(os.environ.get("TPEGEN_SEED", "1"))
+        self.log = dut._log
+        self.log.info("design %s, seed %d", self.cfg.name, self.seed)
+        self.rng = default_rng(self.seed)
+        self.random_cycles = int(os.environ.get("TPEGEN_RANDOM_CYCLES", "100000"))
 
 
 class Ports:
