@@ -6,7 +6,9 @@ Designs (bf16 x bf16 + fp32 -> fp32 and e4m3fn x e4m3fn + fp16 -> fp16):
 * the exact FMA (``fma``, one pipeline register) and the exact FP MAC (``fmac``: the FMA
   datapath with the accumulator in the loop, what a PE holds);
 * FP MACs with approximate normalization (``--normalize approx``) at several settings
-  ``w<window>g<granularity>k<guard>[e<extension>]`` (docs/fp.md);
+  ``w<window>g<granularity>k<guard>[e<extension>]`` (docs/fp.md), with the accumulator
+  rounded into ``fmt_acc`` every step (``fmac approx``) or kept unnormalized and rounded only
+  at the output (``fmac unnorm``, ``--accumulator unnormalized``);
 * the L-Mul MAC (``lmac``: L-Mul product, then one exact addition into the accumulator);
 * the exact FP multiplier (``fpmul``) and the L-Mul multiplier (``lmul``).
 
@@ -58,22 +60,40 @@ LENGTHS = (16, 256, 4096)
 TRIALS = {16: 300, 256: 24, 4096: 3}
 DISTRIBUTIONS = ("normal", "uniform", "student_t")
 
-#: approximate settings per family: (window, granularity, guard, extension); window None is
-#: the whole alignment window, extension None the exact pc + 2 addend bits below the product
+UN = {"accumulator": "unnormalized"}
+FTZ = {"subnormals": False}
+
+#: approximate settings per family: (window, granularity, guard, extension[, options]);
+#: window None is the whole alignment window, extension None the exact pc + 2 addend bits
+#: below the product; options: the unnormalized accumulator (UN), flushing subnormals (FTZ)
 APPROX = {
     "bf16": [(28, 1, 0, None), (28, 4, 0, None), (20, 4, 0, None), (16, 8, 0, None),
              (12, 4, 0, None), (8, 8, 0, None), (None, 1, 0, 4), (None, 1, 0, 0),
-             (28, 1, 0, 0), (16, 8, 0, 0), (12, 4, 0, 0)],
+             (28, 1, 0, 0), (16, 8, 0, 0), (12, 4, 0, 0),
+             (None, 1, 0, 0, UN), (None, 8, 0, 0, UN), (28, 8, 0, 0, UN),
+             (16, 16, 0, 0, UN), (12, 4, 0, 0, UN),
+             (None, 8, 0, 0, UN | FTZ), (28, 8, 0, 0, UN | FTZ), (16, 16, 0, 0, UN | FTZ),
+             (12, 4, 0, 0, UN | FTZ)],
     "fp8": [(15, 1, 0, None), (12, 4, 0, None), (8, 4, 0, None), (6, 8, 0, None),
-            (None, 1, 0, 0), (12, 4, 0, 0)],
+            (None, 1, 0, 0), (12, 4, 0, 0), (None, 1, 0, 0, UN), (None, 8, 0, 0, UN)],
 }
 
 
-def _approx(fin, facc, w, g, k, e):
+def _approx(fin, facc, w, g, k, e, options=None):
     cfg = FMacConfig(fmt_in=fin, fmt_acc=facc, normalize="approx", window=w, granularity=g,
-                     guard=k, extension=e)
-    label = f"fmac approx w{cfg.fma.window_bits}g{g}k{k}" + ("" if e is None else f"e{e}")
+                     guard=k, extension=e, **(options or {}))
+    kind = "unnorm" if cfg.unnormalized else "approx"
+    label = (f"fmac {kind} w{cfg.window_bits}g{g}k{k}" + ("" if e is None else f"e{e}")
+             + ("" if cfg.subnormals else " ftz"))
     return label, cfg
+
+
+def _base_label(label, subnormals):
+    """The design a row is compared with: the exact multiplier for multipliers, else the
+    exact FP MAC with the same subnormal policy."""
+    if label in ("fpmul exact", "lmul"):
+        return "fpmul exact"
+    return "fmac exact" if subnormals else "fmac exact ftz"
 FAMILIES = {"bf16": ("bf16", "fp32"), "fp8": ("e4m3fn", "fp16")}
 
 
@@ -83,6 +103,9 @@ def designs():
     for family, (fin, facc) in FAMILIES.items():
         out.append((family, "fma exact", FmaConfig(fmt_in=fin, fmt_acc=facc, depth=1)))
         out.append((family, "fmac exact", FMacConfig(fmt_in=fin, fmt_acc=facc)))
+        if any(len(s) > 4 and s[4].get("subnormals") is False for s in APPROX[family]):
+            out.append((family, "fmac exact ftz", FMacConfig(fmt_in=fin, fmt_acc=facc,
+                                                             subnormals=False)))
         for setting in APPROX[family]:
             out.append((family, *_approx(fin, facc, *setting)))
         out.append((family, "lmac", LMacConfig(fmt_in=fin, fmt_acc=facc)))
@@ -124,6 +147,14 @@ def _value(bits, fmt):
     return v.exact if v.kind in ("finite", "zero") else None
 
 
+def _dot(cfg, a, b):
+    """The result of a MAC configuration after accumulating ``a[i] * b[i]`` from +0."""
+    model, result = cfg.model(), 0
+    for x, y in zip(a, b):
+        result = model.tick(x, y, 0, 1)
+    return result
+
+
 def error_table(family, rng, scale):
     """``{(model label, dist, length): [relative errors]}`` and the exact MAC's own errors."""
     fin, facc = FAMILIES[family]
@@ -138,20 +169,14 @@ def error_table(family, rng, scale):
             for _ in range(trials):
                 a = encode_floats(draw(dist, length, rng), fin_fmt)
                 b = encode_floats(draw(dist, length, rng), fin_fmt)
-                ref_model = exact_cfg.model()
-                for x, y in zip(a, b):
-                    ref_model.tick(x, y, 0, 1)
-                ref = _value(ref_model.acc, facc_fmt)
+                ref = _value(_dot(exact_cfg, a, b), facc_fmt)
                 true = math.fsum(float(_value(x, fin_fmt) * _value(y, fin_fmt))
                                  for x, y in zip(a, b))
                 if ref is None or ref == 0 or true == 0:
                     continue
                 own.setdefault((dist, length), []).append(abs(float(ref) - true) / abs(true))
                 for label, cfg in models.items():
-                    model = cfg.model()
-                    for x, y in zip(a, b):
-                        model.tick(x, y, 0, 1)
-                    got = _value(model.acc, facc_fmt)
+                    got = _value(_dot(cfg, a, b), facc_fmt)
                     err = float(abs(got - ref) / abs(ref)) if got is not None else math.inf
                     errors.setdefault((label, dist, length), []).append(err)
     return errors, own
@@ -180,11 +205,12 @@ def plot(reports, errors, path):
         exact_area = next(r for r in rows if r["label"] == "fmac exact")["asic"]["area_um2"]
         for r in rows:
             key = (r["label"], "normal", 256)
-            err = 0.0 if r["label"] == "fmac exact" else summarize(errors[family][key])["mean"]
+            err = summarize(errors[family][key])["mean"] if key in errors[family] else 0.0
             area = r["asic"]["area_um2"] / exact_area
             ax.scatter(area, max(err, 1e-9), s=40,
                        color="C3" if r["label"] == "lmac" else
-                       ("C0" if "approx" in r["label"] else "k"))
+                       ("C0" if "approx" in r["label"] else
+                        ("C2" if "unnorm" in r["label"] else "k")))
             ax.annotate(r["label"].replace("fmac ", ""), (area, max(err, 1e-9)), fontsize=7,
                         xytext=(4, 3), textcoords="offset points")
         ax.set_yscale("log")
@@ -238,8 +264,8 @@ def main():
     rows = []
     for r in reports:
         family, label = r["family"], r["label"]
-        base = next(x for x in reports if x["family"] == family and x["label"] == (
-            "fpmul exact" if label in ("fpmul exact", "lmul") else "fmac exact"))
+        base_label = _base_label(label, r["parameters"].get("subnormals", True))
+        base = next(x for x in reports if x["family"] == family and x["label"] == base_label)
         row = {"family": family, "design": label, "module": r["design"],
                "area_um2": r["asic"]["area_um2"], "cells": r["asic"]["cells"],
                "area_vs_base": round(r["asic"]["area_um2"] / base["asic"]["area_um2"], 3),
@@ -292,15 +318,24 @@ def main():
     plot(reports, errors, docs / "qor_fp.png")
 
     bf16 = [r for r in rows if r["family"] == "bf16"]
-    exact_area = next(r for r in bf16 if r["design"] == "fmac exact")["area_um2"]
-    ok = [r for r in bf16 if "approx" in r["design"]
+    # conservative: the smaller of the exact MACs (with and without subnormals) is the base
+    exact_area = min(r["area_um2"] for r in bf16 if r["design"].startswith("fmac exact"))
+    ok = [r for r in bf16 if r["design"].startswith(("fmac approx", "fmac unnorm"))
           and max(r[f"{d}_256_mean"] for d in DISTRIBUTIONS) <= 0.01]
     best = min(ok, key=lambda r: r["area_um2"]) if ok else None
+    kept = [r for r in ok if " ftz" not in r["design"]]
     mult = next(r for r in bf16 if r["design"] == "fpmul exact")
     lm = next(r for r in bf16 if r["design"] == "lmul")
     if best:
         print(f"\nbest approximate bf16 MAC within 1 % (dot 256): {best['design']} "
-              f"({best['module']})")
+              f"({best['module']}): {best['area_um2']:.0f} um^2, "
+              f"{1 - best['area_vs_base']:.3f} below the exact MAC with the same subnormal "
+              f"policy, {1 - best['area_um2'] / exact_area:.3f} below the smaller exact MAC "
+              f"({exact_area:.0f} um^2)")
+    if kept:
+        k = min(kept, key=lambda r: r["area_um2"])
+        print(f"best one that keeps subnormals: {k['design']}: {k['area_um2']:.0f} um^2, "
+              f"{1 - k['area_vs_base']:.3f} below the exact MAC")
     print(f"total {time.monotonic() - start:.0f} s")
     if best:
         print(f"approx_bf16_area_reduction={1 - best['area_um2'] / exact_area:.3f}")

@@ -137,8 +137,7 @@ async def fp_function_vs_golden(dut):
         def step(*ops):
             return model.tick(*ops)
 
-        def reset():
-            model.acc = 0
+        reset = model.reset
     else:
         step, reset = cfg.golden(), (lambda: None)
 

@@ -94,6 +94,17 @@ def test_generate_fma_exact_and_approx(tmp_path):
     assert approx["latency"] == 3 and approx["parameters"]["window"] == 20
 
 
+def test_generate_fmac_unnormalized(tmp_path):
+    """``generate fmac --accumulator unnormalized``: the name says it, the manifest keeps it,
+    and the window and extension are those of the unnormalized layout (pc = m_acc + 2)."""
+    assert cli.main(["generate", "fmac", "--in", "bf16", "--acc", "fp32", "--normalize",
+                     "approx", "--granularity", "8", "--extension", "0", "--accumulator",
+                     "unnormalized", "-o", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "fmac_bf16_fp32_w43g8k0e0_un.json").read_text())
+    assert manifest["parameters"]["accumulator"] == "unnormalized"
+    assert manifest["latency"] == 1 and manifest["formats"]["result"] == "fp32"
+
+
 def test_approx_with_exact_settings_is_the_exact_design(tmp_path):
     """``normalize=approx`` at the exact settings generates the exact FMA's logic."""
     from tpegen.config import FmaConfig
@@ -115,6 +126,12 @@ def test_approx_with_exact_settings_is_the_exact_design(tmp_path):
                                                            "allowed 1..68"),
     (["fmac", "--normalize", "approx", "--guard", "17"], "guard=17 is out of range: "
                                                           "allowed 0..16"),
+    (["fmac", "--accumulator", "wide"], "accumulator='wide' is not allowed: choose one of "
+                                          "rounded, unnormalized"),
+    (["fmac", "--accumulator", "unnormalized", "--normalize", "approx", "--window", "71"],
+     "window=71 is out of range: allowed 1..70"),
+    (["fmac", "--accumulator", "unnormalized", "--normalize", "approx", "--extension", "28"],
+     "extension=28 is out of range: allowed 0..27"),
     (["lmac", "--in", "e3m0"], "fmt_in=e3m0 has no mantissa bits"),
     (["fpmul", "--format", "e1m3"], "exp_bits=1 is out of range for policy='ieee'"),
 ])

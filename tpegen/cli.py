@@ -26,8 +26,9 @@ import sys
 from pathlib import Path
 
 from . import __version__, api
-from .config import (ACCUMULATIONS, COMPRESSORS, FINAL_ADDERS, GRANULARITIES, MAX_FMA_DEPTH,
-                     MAX_GUARD, MULTIPLIERS, NORMALIZATIONS, ROUNDINGS, TREES, FmaConfig,
+from .config import (ACCUMULATIONS, ACCUMULATORS, COMPRESSORS, FINAL_ADDERS, GRANULARITIES,
+                     MAX_FMA_DEPTH, MAX_GUARD, MULTIPLIERS, NORMALIZATIONS, ROUNDINGS, TREES,
+                     FmaConfig,
                      FMacConfig, FpMulConfig, LMacConfig, LMulConfig, MacConfig,
                      ParameterError)
 from .tools import ToolMissing
@@ -82,6 +83,10 @@ def _add_generate(sub):
     fmac = units.add_parser("fmac", help="floating-point multiply-accumulate acc += a*b",
                             description=FMacConfig.__doc__.split("\n\n")[0])
     _fp_arguments(fmac)
+    fmac.add_argument("--accumulator", default=None,
+                      help=" | ".join(ACCUMULATORS) + ": round into the accumulator format "
+                           "every step (default), or keep the sum unnormalized and round only "
+                           "at the output")
     fpmul = units.add_parser("fpmul", help="exact floating-point multiplier (L-Mul baseline)",
                              description=FpMulConfig.__doc__.split("\n\n")[0])
     fpmul.add_argument("--format", default="bf16",
@@ -122,7 +127,7 @@ def _fp_arguments(p, approx=True):
 
 def _fp_config(args):
     given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth",
-                                           "normalize", "extension")
+                                           "normalize", "extension", "accumulator")
              if getattr(args, k, None) is not None}
     cls = {"fma": FmaConfig, "fmac": FMacConfig, "lmac": LMacConfig}[args.unit]
     return cls(fmt_in=args.fmt_in, fmt_acc=args.fmt_acc, rounding=args.rounding,

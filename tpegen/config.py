@@ -223,6 +223,7 @@ class LMulConfig(_Params):
 
 ROUNDINGS = ("rne", "rtz")
 NORMALIZATIONS = ("exact", "approx")
+ACCUMULATORS = ("rounded", "unnormalized")
 GRANULARITIES = (1, 2, 4, 8, 16)
 MAX_FMA_DEPTH = 4
 MAX_GUARD = 16
@@ -385,12 +386,20 @@ class FmaConfig(_Params):
 @dataclass(frozen=True)
 class FMacConfig(_Accumulator):
     """Parameters of the floating-point multiply-accumulate unit (:class:`hdl.fp.fmac.FMac`):
-    ``acc <- round(acc + a*b)`` every enabled cycle, through the FMA datapath.
+    ``acc <- acc + a*b`` every enabled cycle, through the FMA datapath.
 
     Parameters
     ----------
     fmt_in, fmt_acc, rounding, subnormals, normalize, window, granularity, guard, extension
         As for :class:`FmaConfig` (the accumulator has format ``fmt_acc``).
+    accumulator : str
+        ``rounded``: the register holds an ``fmt_acc`` number, rounded every step
+        (``acc <- round(acc + a*b)``). ``unnormalized``: it holds a sign, a wide exponent and
+        an ``m_acc + 2 + guard``-bit significand that the loop normalizes only approximately
+        (``window``, ``granularity``) and rounds to ``m_acc + 1 + guard`` bits; the exact
+        normalization and the rounding into ``fmt_acc`` happen once, at the output
+        (docs/fp.md, "Unnormalized accumulator"). ``extension`` then counts up to
+        ``m_acc + guard + 4`` and ``window`` up to :attr:`layout` ``.width``.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
@@ -404,36 +413,73 @@ class FMacConfig(_Accumulator):
     granularity: int = 1
     guard: int = 0
     extension: int = None
+    accumulator: str = "rounded"
     name: str = None
 
     kind = "fmac"
 
     def __post_init__(self):
-        fma = self.fma
+        _check_choice("accumulator", self.accumulator, ACCUMULATORS)
+        fma = self.fma                  # validates the parameters it shares
         object.__setattr__(self, "fmt_in", fma.fmt_in)
         object.__setattr__(self, "fmt_acc", fma.fmt_acc)
+        if self.unnormalized:           # window and extension refer to its own window
+            for param, value in (("window", self.window), ("extension", self.extension)):
+                if value is not None and self.normalize == "exact":
+                    raise ParameterError(f"{param}={value!r} needs normalize='approx' "
+                                         f"(exact normalization has {param}=None)")
+            if self.extension is not None:
+                _check_int("extension", self.extension, 0, self.layout.pc + 2)
+            if self.window is not None:
+                _check_int("window", self.window, 1, self.layout.width)
         if self.name is None:
-            object.__setattr__(self, "name", "fmac" + fma.name[len("fma"):].replace("_d1", ""))
+            name = "fmac" + fma.name[len("fma"):].replace("_d1", "")
+            if self.unnormalized:       # fmac_<in>_<acc>[_rtz][_ftz]_w<W>g<G>k<K>[e<E>]_un
+                name = name.split("_w")[0] + (
+                    f"_w{self.window_bits}g{self.granularity}k{self.guard}"
+                    + ("" if self.extension is None else f"e{self.extension}") + "_un")
+            object.__setattr__(self, "name", name)
         else:
             _check_name(self.name)
 
     @property
+    def unnormalized(self):
+        return self.accumulator == "unnormalized"
+
+    @property
     def fma(self):
-        """The FMA datapath in the accumulation loop (validates the shared parameters)."""
+        """The FMA datapath in the accumulation loop (validates the shared parameters; with
+        the unnormalized accumulator, its window and extension stay at their defaults)."""
+        own = {} if self.unnormalized else dict(window=self.window, extension=self.extension)
         return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
                          subnormals=self.subnormals, depth=1, normalize=self.normalize,
-                         window=self.window, granularity=self.granularity, guard=self.guard,
-                         extension=self.extension)
+                         granularity=self.granularity, guard=self.guard, **own)
+
+    @property
+    def layout(self):
+        """The alignment window of the loop: the FMA's, or with the unnormalized accumulator
+        the one whose addend is the accumulator's significand
+        (:func:`golden.fp.fma.unnormalized_layout`)."""
+        if not self.unnormalized:
+            return self.fma.layout
+        from golden.fp.fma import unnormalized_layout
+        return unnormalized_layout(self.fin, self.facc, self.guard, self.extension)
+
+    @property
+    def window_bits(self):
+        return self.layout.width if self.window is None else self.window
 
     def model(self):
-        """The golden cycle model (:class:`golden.fp.fma.Mac`)."""
-        from golden.fp.fma import Mac
-        approx = {}
-        if self.normalize == "approx":
-            approx = dict(window=self.window, granularity=self.granularity, guard=self.guard,
-                          extension=self.extension)
-        return Mac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
-                   subnormals=self.subnormals, **approx)
+        """The golden cycle model (:class:`golden.fp.fma.Mac` or
+        :class:`golden.fp.fma.UnnormalizedMac`)."""
+        from golden.fp.fma import Mac, UnnormalizedMac
+        options = dict(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
+                       subnormals=self.subnormals)
+        approx = dict(window=self.window, granularity=self.granularity, guard=self.guard,
+                      extension=self.extension)
+        if self.unnormalized:
+            return UnnormalizedMac(**options, **approx)
+        return Mac(**options, **(approx if self.normalize == "approx" else {}))
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,21 @@ class FloatFormat:
             return (1 << (self.width - 1)) - 1
         return None
 
+    @property
+    def max_code(self):
+        """Bit pattern (sign 0) of the largest finite number."""
+        return ((self.emax + self.bias) << self.man_bits) | self.max_mantissa
+
+    @property
+    def inf_code(self):
+        """What an infinity becomes (sign 0): inf, or the largest finite without inf."""
+        return self.exp_max_code << self.man_bits if self.has_inf else self.max_code
+
+    @property
+    def nan_or_max_code(self):
+        """What a NaN becomes (sign 0): the canonical NaN, or the largest finite without NaN."""
+        return self.nan_code if self.has_nan else self.max_code
+
     def __str__(self):
         return self.name
 

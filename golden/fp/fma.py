@@ -24,7 +24,8 @@ from tpegen.formats import parse_format
 
 from .codec import Value, decode, encode, round_integer
 
-__all__ = ["fma", "Mac", "fma_approx", "layout", "Layout"]
+__all__ = ["fma", "Mac", "fma_approx", "layout", "Layout", "UnnormalizedMac",
+           "unnormalized_layout"]
 
 
 def _overflow_policy(fmt):
@@ -70,6 +71,9 @@ class Mac:
                        subnormals=subnormals)
         step = fma_approx if approx else fma
         self.step = lambda a, b, c: step(a, b, c, **options, **approx)
+        self.acc = 0
+
+    def reset(self):
         self.acc = 0
 
     def tick(self, a, b, clear, enable):
@@ -134,20 +138,27 @@ def _window_sum(va, vb, vc, fin, facc, lay):
     significand sits at position ``L``; the addend's at ``Ec - ref`` (at most ``T``), its bits
     below position 0 ORed into position 0; ``ref = max(Ep - L, Ec - T)`` is the exponent of
     position 0. With the default extension this rounds like the exact sum (docs/fp.md)."""
+    addend = _significand(vc, facc) if vc.kind == "finite" else None
+    return _align(va, vb, fin, addend, vc.sign, lay)
+
+
+def _align(va, vb, fin, addend, addend_sign, lay):
+    """:func:`_window_sum` with the addend given as ``(significand, exponent of its last
+    place)``, or ``None`` for a zero addend."""
     pa, ea = _significand(va, fin)
     pb, eb = _significand(vb, fin)
     product, ref = pa * pb, ea + eb - lay.low
-    addend = 0
-    if vc.kind == "finite":
-        sig_c, ec = _significand(vc, facc)
+    shifted = 0
+    if addend is not None:
+        sig_c, ec = addend
         ref = max(ref, ec - lay.top)
         pos = ec - ref
         if pos >= 0:
-            addend = sig_c << pos
+            shifted = sig_c << pos
         else:
-            addend = (sig_c >> -pos) | int(sig_c & ((1 << -pos) - 1) != 0)
+            shifted = (sig_c >> -pos) | int(sig_c & ((1 << -pos) - 1) != 0)
     sp = va.sign ^ vb.sign
-    raw = (product << lay.low) + (-addend if vc.sign != sp else addend)
+    raw = (product << lay.low) + (-shifted if addend_sign != sp else shifted)
     return ref, abs(raw), sp ^ int(raw < 0)
 
 
@@ -208,3 +219,105 @@ def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, win
     readout = Fraction(q) * Fraction(2) ** (ref + u) * (-1 if sign else 1)
     return encode(Value("finite", sign, abs(readout)), facc, rounding=rounding,
                   subnormals=subnormals, overflow=_overflow_policy(facc))
+
+
+# --- the unnormalized accumulator -----------------------------------------------------------
+#
+# (docs/fp.md, "Unnormalized accumulator"). The accumulator is a sign, an integer significand
+# q of at most p + 1 bits (p = m_acc + 1 + guard) and the exponent ``scale`` of its last
+# place, with no bound on the exponent and no requirement that q be normalized. Each step
+# adds the product in the alignment window of ``unnormalized_layout`` (the addend is q), finds
+# the leading one approximately (window, granularity) and keeps p bits from there, rounded
+# to odd: the last kept bit is ORed with every bit below it. The leading-one detector reads
+# the ones' complement of a negative sum, |sum| - 1 (then q may come out as 2**p, exactly).
+# The exact normalization, the rounding (``rounding``), the subnormal range, flushing and
+# overflow of ``fmt_acc`` apply only when the accumulator is read:
+# ``result = round(q * 2**scale)``.
+
+def unnormalized_layout(fmt_in, fmt_acc, guard=0, extension=None):
+    """The alignment window of the unnormalized accumulator: a ``pc = m_acc + 2 + guard``-bit
+    addend (the accumulator's significand, carry included), no guard positions."""
+    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
+    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 2 + guard, guard=0,
+                  extension=extension)
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """State of the unnormalized accumulator: ``kind`` is ``zero``, ``finite``, ``inf`` or
+    ``nan``; a finite value is ``(-1)**sign * q * 2**scale`` with ``q > 0``."""
+
+    kind: str
+    sign: int = 0
+    q: int = 0
+    scale: int = 0
+
+
+ZERO = Accumulator("zero")
+
+
+class UnnormalizedMac:
+    """Cycle model of the FP MAC with the unnormalized accumulator (see the comment above):
+    ``state <- step(state, a, b)`` on ``enable`` (``clear``: from ``+0``); :meth:`tick`
+    returns the readout of the new state, a bit pattern of ``fmt_acc``."""
+
+    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,
+                 granularity=1, guard=0, extension=None):
+        self.fin, self.facc = parse_format(fmt_in), parse_format(fmt_acc)
+        self.rounding, self.subnormals = rounding, subnormals
+        self.lay = unnormalized_layout(self.fin, self.facc, guard, extension)
+        self.window = self.lay.width if window is None else window
+        self.granularity = granularity
+        self.keep = self.facc.man_bits + 1 + guard          # p
+        self.state = ZERO
+
+    def reset(self):
+        self.state = ZERO
+
+    def tick(self, a, b, clear, enable):
+        base = ZERO if clear else self.state
+        self.state = self.step(a, b, base) if enable else base
+        return self.read()
+
+    def step(self, a, b, acc):
+        va = decode(a, self.fin, subnormals=self.subnormals)
+        vb = decode(b, self.fin, subnormals=self.subnormals)
+        sp = va.sign ^ vb.sign
+        kinds = {va.kind, vb.kind}
+        product_inf, product_zero = "inf" in kinds, "zero" in kinds
+        if "nan" in kinds or acc.kind == "nan" or (product_inf and product_zero) or (
+                product_inf and acc.kind == "inf" and acc.sign != sp):
+            return Accumulator("nan")
+        if product_inf:
+            return Accumulator("inf", sp)
+        if acc.kind == "inf":
+            return acc
+        if product_zero:
+            return Accumulator("zero", sp & acc.sign) if acc.kind == "zero" else acc
+        addend = (acc.q, acc.scale) if acc.kind == "finite" else None
+        ref, mag, sign = _align(va, vb, self.fin, addend, acc.sign, self.lay)
+        if mag == 0:
+            return ZERO
+        seen = mag - 1 if sign != sp else mag    # the detector's view of a negative sum
+        lz = self.lay.width - seen.bit_length()
+        lz = min(lz, self.window) // self.granularity * self.granularity
+        u = self.lay.width - lz - self.keep     # keep p bits below the assumed leading one
+        if u <= 0:
+            q = mag << -u
+        else:
+            q = (mag >> u) | int(mag & ((1 << u) - 1) != 0)      # round to odd
+        return Accumulator("finite", sign, q, ref + u)
+
+    def read(self):
+        """The accumulator rounded into ``fmt_acc`` (exact normalization, one rounding)."""
+        s = self.state
+        options = dict(rounding=self.rounding, subnormals=self.subnormals,
+                       overflow=_overflow_policy(self.facc))
+        if s.kind == "nan":
+            return encode(Value("nan", 0), self.facc, **options)
+        if s.kind == "inf":
+            return encode(Value("inf", s.sign), self.facc, **options)
+        if s.kind == "zero":
+            return s.sign << (self.facc.width - 1)
+        value = Fraction(s.q) * Fraction(2) ** s.scale
+        return encode(Value("finite", s.sign, value), self.facc, **options)

@@ -108,6 +108,9 @@ class LMac:
                                         rounding=rounding, subnormals=subnormals)
         self.acc = 0
 
+    def reset(self):
+        self.acc = 0
+
     def tick(self, a, b, clear, enable):
         base = 0 if clear else self.acc
         self.acc = self.step(a, b, base) if enable else base

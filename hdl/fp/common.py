@@ -128,12 +128,14 @@ class FpUnit(wiring.Component):
         return self.config.latency
 
 
-def accumulate(m, unit, step):
+def accumulate(m, unit, step, *, width=None, readout=None):
     """The accumulation loop of an ``accumulator`` unit: ``acc <- step(base)`` when
-    ``enable``, else ``base``, with ``base = 0 if clear else acc``; ``result`` is ``acc``.
-    ``step(base)`` adds the unit's arithmetic to ``m`` and returns the new value."""
-    width = len(unit.result)
+    ``enable``, else ``base``, with ``base = 0 if clear else acc``; ``result`` is ``acc``, or
+    ``readout(acc)``. ``step(base)`` adds the unit's arithmetic to ``m`` and returns the new
+    value; the register has ``width`` bits (default: those of ``result``)."""
+    width = len(unit.result) if width is None else width
     acc = Signal(width, name="acc")
     base = Signal(width, name="base")
-    m.d.comb += [base.eq(Mux(unit.clear, 0, acc)), unit.result.eq(acc)]
+    m.d.comb += [base.eq(Mux(unit.clear, 0, acc)),
+                 unit.result.eq(acc if readout is None else readout(acc))]
     m.d.sync += acc.eq(Mux(unit.enable, step(base), base))

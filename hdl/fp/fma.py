@@ -40,9 +40,9 @@ from amaranth.lib.wiring import In, Out
 
 from tpegen.config import FmaConfig
 
-from .common import lzc, round_at, unpack
+from .common import Unpacked, lzc, round_at, unpack
 
-__all__ = ["Fma", "datapath"]
+__all__ = ["Fma", "datapath", "unnormalized_step", "unnormalized_readout"]
 
 #: pipeline cut points in the order they are filled as ``depth`` grows
 CUT_ORDER = ("out", "product", "sum", "round")
@@ -95,21 +95,28 @@ def _cut(m, cuts, cut, values):
     return out
 
 
-def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
-    """Add the FMA datapath of ``a_bits * b_bits + c_bits`` (an :class:`FmaConfig`) to the
-    module ``m``, with pipeline registers at ``cuts`` (``out`` excepted: the caller registers
-    the result); returns the result. Units that embed an FMA (the FP MAC) call this on their
-    own module, so that the Verilog stays one flat module."""
-    fin, facc = cfg.fin, cfg.facc
-    lay = cfg.layout
-    mi, ma = fin.man_bits, facc.man_bits
+def exponent_width(cfg, lay):
+    """Bits of the signed exponent arithmetic of the datapath of ``cfg`` with window ``lay``."""
+    return max(cfg.fin.exp_bits + 2, cfg.facc.exp_bits + 1) + _bits(lay.width) + 3
+
+
+def _aligned_sum(m, cfg, lay, a_bits, b_bits, addend, *, cuts, ew, magnitude=True):
+    """Stages 1 and 2: the product of ``a_bits`` and ``b_bits`` and an addend, aligned in the
+    window ``lay`` and added. ``addend()`` adds the addend's logic and returns ``(c, exp,
+    offset, carry)``: an :class:`~.common.Unpacked` whose ``sig`` has ``lay.pc`` bits, the
+    exponent of its last place as ``exp - offset``, and a dict of values to carry along the
+    pipeline. Returns the values after the ``sum`` cut: ``magnitude`` (``raw`` and
+    ``negative`` instead when not ``magnitude``), ``sign``, ``ref`` (exponent of window
+    position 0), the special-value flags (``nan``, ``pinf``, ``cinf``, ``pzero``, ``czero``,
+    ``psign``, ``csign``) and the carried values."""
+    fin = cfg.fin
+    mi = fin.man_bits
     wm, low, top = lay.width, lay.low, lay.top
-    ew = max(fin.exp_bits + 2, facc.exp_bits + 1) + _bits(wm) + 3   # exponent arithmetic
 
     # -- 1. product ---------------------------------------------------------------------
     a = unpack(m, a_bits, fin, subnormals=cfg.subnormals, label="a")
     b = unpack(m, b_bits, fin, subnormals=cfg.subnormals, label="b")
-    c = unpack(m, c_bits, facc, subnormals=cfg.subnormals, label="c")
+    c, c_exp, c_offset, carry = addend()
     product = Signal(lay.pp, name="product")
     m.d.comb += product.eq(a.sig * b.sig)
     # exponents of the window's position 0 when anchored on the product / on the addend
@@ -117,7 +124,7 @@ def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
     by_addend = Signal(signed(ew), name="ref_addend")
     m.d.comb += [
         by_product.eq(a.exp + b.exp - (2 * fin.bias + 2 * mi + low)),
-        by_addend.eq(c.exp - (facc.bias + ma + top)),
+        by_addend.eq(c_exp - (c_offset + top)),
     ]
     clamp = Signal(name="addend_clamped")
     ref = Signal(signed(ew), name="ref")
@@ -132,11 +139,11 @@ def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
     ]
     product_sign = a.sign ^ b.sign
     v = dict(product=product, csig=c.sig, shift=shift, ref=ref, psign=product_sign,
-             csign=c.sign, pzero=a.zero | b.zero, czero=c.zero, cbits=c_bits,
+             csign=c.sign, pzero=a.zero | b.zero, czero=c.zero,
              nan=(a.nan | b.nan | c.nan
                   | ((a.inf | b.inf) & (a.zero | b.zero))
                   | ((a.inf | b.inf) & c.inf & (c.sign != product_sign))),
-             pinf=a.inf | b.inf, cinf=c.inf)
+             pinf=a.inf | b.inf, cinf=c.inf, **carry)
     v = {k: Value.cast(x) for k, x in v.items()}
     v = _cut(m, cuts, "product", v)
 
@@ -153,24 +160,40 @@ def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
     raw = Signal(signed(wm + 2), name="raw_sum")
     placed_product = Cat(Const(0, low), v["product"])
     m.d.comb += raw.eq(Mux(subtract, placed_product - addend, placed_product + addend))
-    magnitude = Signal(wm, name="magnitude")
     negative = raw < 0
-    m.d.comb += magnitude.eq(Mux(negative, -raw, raw))
-    v.update(magnitude=magnitude, sign=v["psign"] ^ negative)
-    v = _cut(m, cuts, "sum", v)
+    if magnitude:
+        mag = Signal(wm, name="magnitude")
+        m.d.comb += mag.eq(Mux(negative, -raw, raw))
+        v.update(magnitude=mag)
+    else:
+        v.update(raw=raw, negative=negative)
+    v.update(sign=v["psign"] ^ negative)
+    for gone in ("product", "csig", "shift"):
+        del v[gone]
+    return _cut(m, cuts, "sum", v)
 
-    # -- 3. leading one and first rounding ----------------------------------------------
-    nearest_even = cfg.rounding == "rne"
-    window = cfg.window_bits
-    lz = lzc(m, v["magnitude"][wm - window:], window, label="lead")
+
+def _leading_zeros(m, cfg, magnitude, wm, window):
+    """The leading-zero count of the top ``window`` bits of ``magnitude``, saturated at
+    ``window`` and rounded down to a multiple of ``granularity``."""
+    lz = lzc(m, magnitude[wm - window:], window, label="lead")
     if cfg.granularity > 1:
         lz = lz & ~Const(cfg.granularity - 1, len(lz))
+    return lz
+
+
+def _first_rounding(m, cfg, v, ew):
+    """Stage 3: round the aligned sum at ``u = max(lead - m_acc - guard, floor - guard)``.
+    Returns ``(q, scale, flush)``: the rounded significand, the exponent of its last place,
+    and the flush-to-zero condition."""
+    facc = cfg.facc
+    ma, g, wm = facc.man_bits, cfg.guard, cfg.layout.width
+    lz = _leading_zeros(m, cfg, v["magnitude"], wm, cfg.window_bits)
     lead = Signal(signed(ew), name="lead")          # window position of the leading one
     m.d.comb += lead.eq(wm - 1 - lz)
-    g = cfg.guard
     # the lowest last place: the leading one is at least at ``wm - 1 - window``. Below 2
     # it only occurs for exact sums (no addend bit was lost), so position 0 is exact then.
-    u_low = max(-(ma + g), wm - 1 - window - ma - g)
+    u_low = max(-(ma + g), wm - 1 - cfg.window_bits - ma - g)
     u = Signal(signed(ew), name="last_place")
     by_lead = lead - (ma + g)
     by_floor = (facc.emin - ma - g) - v["ref"]
@@ -186,63 +209,213 @@ def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
     else:
         x = Cat(Const(0, 1 - u_low), mag, Const(0, 2))
         below = 0
-    qwidth = ma + g + 1
-    q = round_at(m, x, rel, qwidth=qwidth, nearest_even=nearest_even,
+    q = round_at(m, x, rel, qwidth=ma + g + 1, nearest_even=cfg.rounding == "rne",
                  extra_sticky=below, label="round")
     scale = Signal(signed(ew), name="scale")     # exponent of q's last place
     m.d.comb += scale.eq(v["ref"] + u_low + rel)
     flush = Signal(name="flush")
     m.d.comb += flush.eq(0 if cfg.subnormals else (v["ref"] + lead < facc.emin))
-    v.update(q=q, scale=scale, flush=flush, sumzero=v["magnitude"] == 0)
-    for gone in ("magnitude", "product", "csig", "shift", "ref"):
-        del v[gone]
-    v = _cut(m, cuts, "round", v)
+    return q, scale, flush
 
-    # -- 3b. readout: exact normalization of an approximately normalized value ----------
-    q, scale, flush = v["q"], v["scale"], v["flush"]
-    if not cfg.is_exact:
-        qw = len(q)
-        lz2 = lzc(m, q, qw, label="readout")
-        lead2 = Signal(signed(ew), name="readout_lead")
-        m.d.comb += lead2.eq(qw - 1 - lz2)
-        u2 = Signal(signed(ew), name="readout_place")
-        by_lead2 = lead2 - ma
+
+def _normalize(m, cfg, q, scale, ew, *, unbounded=False):
+    """The readout: normalize ``q * 2**scale`` exactly and round it into ``fmt_acc``.
+    Returns ``(q2, scale2, flush2)`` as :func:`_first_rounding` does. ``unbounded``: ``scale``
+    may lie anywhere, not only at or above the subnormal grid."""
+    facc = cfg.facc
+    ma = facc.man_bits
+    qw = len(q)
+    lz2 = lzc(m, q, qw, label="readout")
+    lead2 = Signal(signed(ew), name="readout_lead")
+    m.d.comb += lead2.eq(qw - 1 - lz2)
+    u2 = Signal(signed(ew), name="readout_place")
+    by_lead2 = lead2 - ma
+    if unbounded and not cfg.subnormals:
+        # results below the smallest normal flush (flush2): no subnormal floor is needed
+        m.d.comb += u2.eq(by_lead2)
+    else:
         by_floor2 = (facc.emin - ma) - scale
         m.d.comb += u2.eq(Mux(by_lead2 > by_floor2, by_lead2, by_floor2))
-        # round bit q[u2 - 1] is x2[u2 + ma]; u2 + ma is in 0..g + ma + 1
+    # round bit q[u2 - 1] is x2[u2 + ma]; u2 + ma is in 0..g + ma + 1 after a first rounding
+    # (its last place is on the subnormal grid); an unbounded ``scale`` (the unnormalized
+    # accumulator) may put it above ``q``: it is clamped to a zero bit above ``q``, and the
+    # value rounds to zero
+    if unbounded:
+        top = qw + ma + 1
+        rel2 = Signal(range(top + 1), name="readout_shift")
+        m.d.comb += rel2.eq(Mux(u2 + ma < 0, 0, Mux(u2 + ma > top, top, u2 + ma)))
+        x2 = Cat(Const(0, ma + 1), q, Const(0, 1))
+    else:
         rel2 = Signal(range(qw + ma + 1), name="readout_shift")
         m.d.comb += rel2.eq(Mux(u2 + ma < 0, 0, u2 + ma))
         x2 = Cat(Const(0, ma + 1), q)
-        q2 = round_at(m, x2, rel2, qwidth=ma + 1, nearest_even=nearest_even,
-                      label="readout")
-        flush2 = Signal(name="readout_flush")
-        m.d.comb += flush2.eq(0 if cfg.subnormals else (scale + lead2 < facc.emin))
-        scale2 = Signal(signed(ew), name="readout_scale")
-        m.d.comb += scale2.eq(scale + u2)
-        q, scale, flush = q2, scale2, flush | flush2 | (q == 0)
-    # a last place above the window (clamped ``scale``) always rounds to zero
-    flush = flush | (q == 0)
+    q2 = round_at(m, x2, rel2, qwidth=ma + 1, nearest_even=cfg.rounding == "rne",
+                  label="readout")
+    flush2 = Signal(name="readout_flush")
+    m.d.comb += flush2.eq(0 if cfg.subnormals else (scale + lead2 < facc.emin))
+    scale2 = Signal(signed(ew), name="readout_scale")
+    m.d.comb += scale2.eq(scale + u2)
+    return q2, scale2, flush2
 
-    # -- 4. encode ----------------------------------------------------------------------
-    w = facc.width
-    sign_bit = v["sign"] << (w - 1)
+
+def _encode(m, cfg, q, scale, sign, flush, specials, ew):
+    """Stage 4: ``(-1)**sign * q * 2**scale`` as an ``fmt_acc`` bit pattern (``q`` holds
+    ``m_acc + 1`` bits and a carry), with overflow, and zero when ``flush``; ``specials`` is
+    a list of ``(condition, bit pattern)`` pairs that take precedence, first first."""
+    facc = cfg.facc
+    ma, w = facc.man_bits, facc.width
+    sign_bit = sign << (w - 1)
     biased = scale + (ma + facc.bias)
     combined = Signal(signed(ew + ma + 2), name="combined")
     m.d.comb += combined.eq(((biased - 1) << ma) + q)
-    max_code = ((facc.emax + facc.bias) << ma) | facc.max_mantissa
-    inf_code = facc.exp_max_code << ma if facc.has_inf else max_code
-    nan_code = facc.nan_code if facc.has_nan else max_code
-    over_code = inf_code if (facc.has_inf and nearest_even) else max_code
-    product_sign = v["psign"] << (w - 1)
-    value = Signal(w, name="value")
-    m.d.comb += value.eq(
-        Mux(v["nan"], nan_code,
-            Mux(v["pinf"], product_sign | inf_code,
-                Mux(v["cinf"], v["cbits"],
-                    Mux(v["pzero"],
-                        Mux(v["czero"], (v["psign"] & v["csign"]) << (w - 1), v["cbits"]),
-                        Mux(v["sumzero"], 0,
-                            Mux(v["flush"] | flush, sign_bit,
-                                Mux(combined > max_code, sign_bit | over_code,
-                                    sign_bit | combined[:w - 1]))))))))
-    return value
+    over = over_code(facc, cfg.rounding)
+    value = Mux(flush, sign_bit,
+                Mux(combined > facc.max_code, sign_bit | over, sign_bit | combined[:w - 1]))
+    for condition, code in reversed(specials):
+        value = Mux(condition, code, value)
+    out = Signal(w, name="value")
+    m.d.comb += out.eq(value)
+    return out
+
+
+def over_code(fmt, rounding):
+    """What an overflow rounds to: inf with RNE in IEEE formats, else the largest finite."""
+    return fmt.inf_code if (fmt.has_inf and rounding == "rne") else fmt.max_code
+
+
+def datapath(m, cfg, a_bits, b_bits, c_bits, *, cuts=()):
+    """Add the FMA datapath of ``a_bits * b_bits + c_bits`` (an :class:`FmaConfig`) to the
+    module ``m``, with pipeline registers at ``cuts`` (``out`` excepted: the caller registers
+    the result); returns the result. Units that embed an FMA (the FP MAC) call this on their
+    own module, so that the Verilog stays one flat module."""
+    facc, lay = cfg.facc, cfg.layout
+    ew = exponent_width(cfg, lay)
+
+    def addend():
+        c = unpack(m, c_bits, facc, subnormals=cfg.subnormals, label="c")
+        return c, c.exp, facc.bias + facc.man_bits, dict(cbits=c_bits)
+
+    v = _aligned_sum(m, cfg, lay, a_bits, b_bits, addend, cuts=cuts, ew=ew)
+    q, scale, flush = _first_rounding(m, cfg, v, ew)
+    v.update(q=q, scale=scale, flush=flush, sumzero=v["magnitude"] == 0)
+    for gone in ("magnitude", "ref"):
+        del v[gone]
+    v = _cut(m, cuts, "round", v)
+    q, scale, flush = v["q"], v["scale"], v["flush"]
+    if not cfg.is_exact:          # 3b. readout: exact normalization of an approximate one
+        q2, scale, flush2 = _normalize(m, cfg, q, scale, ew)
+        q, flush = q2, flush | flush2 | (q == 0)
+    # a last place above the window (clamped ``scale``) always rounds to zero
+    flush = flush | (q == 0)
+    w = facc.width
+    return _encode(m, cfg, q, scale, v["sign"], v["flush"] | flush, [
+        (v["nan"], facc.nan_or_max_code),
+        (v["pinf"], (v["psign"] << (w - 1)) | facc.inf_code),
+        (v["cinf"], v["cbits"]),
+        (v["pzero"], Mux(v["czero"], (v["psign"] & v["csign"]) << (w - 1), v["cbits"])),
+        (v["sumzero"], 0),
+    ], ew)
+
+
+# --- the unnormalized accumulator (golden.fp.fma.UnnormalizedMac) ----------------------------
+
+def unnormalized_exponent_width(cfg):
+    """Bits of the unnormalized accumulator's signed exponent: twice the largest magnitude
+    an exponent of the loop reaches, with room for 2**64 steps of growth above the largest
+    product (golden.fp.fma.UnnormalizedMac)."""
+    fin, facc, lay = cfg.fin, cfg.facc, cfg.layout
+    high = max(2 * (fin.emax + 1), facc.emax + 1) + 64 + lay.width
+    low = 2 * (fin.man_bits - fin.emin) + lay.width + facc.man_bits - facc.emin
+    return _bits(max(high, low)) + 2
+
+
+class AccState:
+    """The unnormalized accumulator as fields of one register: ``q`` (``pc`` bits), ``scale``
+    (signed, the exponent of ``q``'s last place), ``sign``, ``inf`` and ``nan``. All zeros is
+    ``+0``, so ``clear`` and reset load zeros."""
+
+    def __init__(self, cfg):
+        self.pc = cfg.layout.pc
+        self.ew = unnormalized_exponent_width(cfg)
+        self.width = self.pc + self.ew + 3
+
+    def fields(self, x):
+        pc, ew = self.pc, self.ew
+        return dict(q=x[:pc], scale=x[pc:pc + ew].as_signed(), sign=x[pc + ew],
+                    inf=x[pc + ew + 1], nan=x[pc + ew + 2])
+
+    def pack(self, q, scale, sign, inf, nan):
+        return Cat(q, scale[:self.ew], sign, inf, nan)
+
+
+def _odd_rounding(m, cfg, lay, v, ew):
+    """The loop's rounding: keep ``p`` bits of ``|raw|`` below the approximate leading one,
+    rounded to odd, without forming ``|raw|``. The detector reads ``x = raw ^ neg`` (the
+    ones' complement, ``|raw| - 1`` when negative); with ``jam`` = any bit of ``raw`` below
+    the kept ones, ``q = kept(x) | 1`` when ``jam``, else ``kept(x) + neg`` (then exact).
+    The leading-zero count takes ``window // granularity + 1`` values, so the kept bits are
+    a multiplexer over that many constant slices (no shifter). Returns ``(q, scale)``."""
+    wm, g, window = lay.width, cfg.granularity, cfg.window_bits
+    keep = lay.pc - 1                                       # p significant bits
+    raw, neg = v["raw"], v["negative"]
+    x = Signal(wm, name="loop_ones")
+    m.d.comb += x.eq(raw[:wm] ^ neg.replicate(wm))
+    lz = _leading_zeros(m, cfg, x, wm, window)
+
+    def bits(lo, hi):                                       # x[lo:hi], zeros below 0
+        return Cat(*[x[i] if 0 <= i < wm else Const(0, 1) for i in range(lo, hi)])
+
+    kept, jam = Signal(keep, name="loop_kept"), Signal(name="loop_jam")
+    choices = list(range(0, window // g * g + 1, g))
+    for count in reversed(choices):                         # the last one is the default
+        u = wm - count - keep
+        values = [kept.eq(bits(u, u + keep)), jam.eq(raw[:u].any() if u >= 1 else 0)]
+        if count == choices[-1]:
+            m.d.comb += values
+        else:
+            with m.If(lz == count):
+                m.d.comb += values
+    q = Signal(keep + 1, name="loop_q")
+    scale = Signal(signed(ew), name="loop_scale")
+    m.d.comb += [q.eq(Mux(jam, kept | 1, kept + neg)), scale.eq(v["ref"] + (wm - keep) - lz)]
+    return q, scale
+
+
+def unnormalized_step(m, cfg, a_bits, b_bits, base):
+    """One step of the unnormalized accumulator (an :class:`FMacConfig`): returns the new
+    register value from the operands and the register value ``base`` (see :class:`AccState`)."""
+    st = AccState(cfg)
+    acc = st.fields(base)
+    fcfg, lay = cfg.fma, cfg.layout
+
+    def addend():
+        c = Unpacked(sign=acc["sign"], zero=acc["q"] == 0, nan=acc["nan"], inf=acc["inf"],
+                     sig=acc["q"], exp=acc["scale"])
+        return c, acc["scale"], 0, {}
+
+    v = _aligned_sum(m, fcfg, lay, a_bits, b_bits, addend, cuts=(), ew=st.ew,
+                     magnitude=False)
+    q, scale = _odd_rounding(m, cfg, lay, v, st.ew)
+    sumzero = v["raw"] == 0
+    sign = Mux(v["pinf"], v["psign"],
+               Mux(v["cinf"], v["csign"],
+                   Mux(v["pzero"], Mux(v["czero"], v["psign"] & v["csign"], v["csign"]),
+                       Mux(sumzero, 0, v["sign"]))))
+    keep_acc = v["pzero"]                   # a zero product leaves the value as it is
+    return st.pack(Mux(keep_acc, acc["q"], Mux(sumzero, 0, q)),
+                   Mux(keep_acc, acc["scale"], scale), sign,
+                   ~v["nan"] & (v["pinf"] | v["cinf"]), v["nan"])
+
+
+def unnormalized_readout(m, cfg, x):
+    """The register value ``x`` of the unnormalized accumulator, normalized exactly and
+    rounded into ``fmt_acc``."""
+    st = AccState(cfg)
+    acc = st.fields(x)
+    fcfg, facc = cfg.fma, cfg.facc
+    q, scale, flush = _normalize(m, fcfg, acc["q"], acc["scale"], st.ew, unbounded=True)
+    sign = acc["sign"] << (facc.width - 1)
+    return _encode(m, fcfg, q, scale, acc["sign"], flush | (q == 0), [
+        (acc["nan"], facc.nan_or_max_code),
+        (acc["inf"], sign | facc.inf_code),
+    ], st.ew)

@@ -3,6 +3,12 @@
 the loop, so one operand pair enters every cycle. The golden model is
 :class:`golden.fp.fma.Mac`.
 
+With ``accumulator="unnormalized"`` the register holds the internal sum of
+:class:`hdl.fp.fma.AccState` (sign, unnormalized significand, wide exponent, inf/NaN flags),
+each step rounds it to odd without normalizing it exactly, and ``result`` is its exact
+readout into ``fmt_acc`` (docs/fp.md, "Unnormalized accumulator"; golden model
+:class:`golden.fp.fma.UnnormalizedMac`).
+
 Members
 -------
 a, b : In(fmt_in.width)
@@ -12,7 +18,8 @@ clear : In(1)
 enable : In(1)
     Accumulate ``a*b`` this cycle.
 result : Out(fmt_acc.width)
-    The accumulator, ``latency`` (1) clock edge after the operands that updated it.
+    The accumulator (or its readout), ``latency`` (1) clock edge after the operands that
+    updated it.
 """
 
 from amaranth.hdl import Module
@@ -20,7 +27,7 @@ from amaranth.hdl import Module
 from tpegen.config import FMacConfig
 
 from .common import FpUnit, accumulate
-from .fma import datapath
+from .fma import AccState, datapath, unnormalized_readout, unnormalized_step
 
 __all__ = ["FMac"]
 
@@ -33,5 +40,11 @@ class FMac(FpUnit):
 
     def elaborate(self, platform):
         m = Module()
-        accumulate(m, self, lambda base: datapath(m, self.config.fma, self.a, self.b, base))
+        cfg = self.config
+        if cfg.unnormalized:
+            accumulate(m, self, lambda base: unnormalized_step(m, cfg, self.a, self.b, base),
+                       width=AccState(cfg).width,
+                       readout=lambda acc: unnormalized_readout(m, cfg, acc))
+        else:
+            accumulate(m, self, lambda base: datapath(m, cfg.fma, self.a, self.b, base))
         return m

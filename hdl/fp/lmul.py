@@ -53,17 +53,16 @@ def lmul_product(m, f, a_bits, b_bits):
     field = Signal(signed(w + 2), name="field")
     offset = (1 << mb) >> offset_exponent(mb)
     m.d.comb += field.eq(a_bits[:w - 1] + b_bits[:w - 1] - (f.bias << mb) + offset)
-    top = f.emax + f.bias
     underflow = Signal(name="underflow")
     overflow = Signal(name="overflow")
     m.d.comb += [
         underflow.eq(field < (1 << mb)),
-        overflow.eq(field > ((top << mb) | f.max_mantissa)),
+        overflow.eq(field > f.max_code),
     ]
     sign_bit = sign << (w - 1)
     zero_out = sign_bit
-    max_out = sign_bit | (top << mb) | f.max_mantissa
-    inf_out = sign_bit | (f.exp_max_code << mb) if f.has_inf else max_out
+    max_out = sign_bit | ((f.emax + f.bias) << mb) | f.max_mantissa
+    inf_out = sign_bit | f.inf_code if f.has_inf else max_out
     nan_out = f.nan_code if f.has_nan else max_out
     normal = sign_bit | field[:w - 1]
 
@@ -72,7 +71,7 @@ def lmul_product(m, f, a_bits, b_bits):
         Mux(a_nan | b_nan | ((a_inf | b_inf) & (a_zero | b_zero)), nan_out,
             Mux(a_inf | b_inf, inf_out,
                 Mux(a_zero | b_zero | underflow, zero_out,
-                    Mux(overflow, inf_out if f.has_inf else max_out, normal)))))
+                    Mux(overflow, inf_out, normal)))))
     return value
 
 
