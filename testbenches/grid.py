@@ -79,6 +79,9 @@ FMAC_GRID = [
                accumulator="unnormalized"),
     FMacConfig(fmt_in="bf16", fmt_acc="fp32", subnormals=False, normalize="approx",
                window=16, granularity=16, extension=0, accumulator="unnormalized"),
+    # the whole window with extension 0: kept bits reach below window position 0
+    FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", granularity=8,
+               extension=0, accumulator="unnormalized"),
 ]
 
 

@@ -247,6 +247,24 @@ def _check_format(name, value, max_width=32):
     return fmt
 
 
+def _check_exact(param, value, exact):
+    if value != exact:
+        raise ParameterError(f"{param}={value!r} needs normalize='approx' "
+                             f"(exact normalization has {param}={exact!r})")
+
+
+def _check_window(cfg):
+    """Check ``cfg.window`` and ``cfg.extension`` against its alignment window
+    ``cfg.layout`` (read once the extension, which sets its width, is known to be valid)."""
+    if cfg.normalize == "exact":
+        _check_exact("window", cfg.window, None)
+        _check_exact("extension", cfg.extension, None)
+    if cfg.extension is not None:
+        _check_int("extension", cfg.extension, 0, cfg.layout.pc + 2)
+    if cfg.window is not None:
+        _check_int("window", cfg.window, 1, cfg.layout.width)
+
+
 @dataclass(frozen=True)
 class FmaConfig(_Params):
     """Parameters of the floating-point fused multiply-add (:class:`hdl.fp.fma.Fma`).
@@ -308,21 +326,14 @@ class FmaConfig(_Params):
         _check_int("depth", self.depth, 1, MAX_FMA_DEPTH)
         _check_choice("normalize", self.normalize, NORMALIZATIONS)
         if self.normalize == "exact":
-            for param, value, exact in (("window", self.window, None),
-                                        ("granularity", self.granularity, 1),
-                                        ("guard", self.guard, 0),
-                                        ("extension", self.extension, None)):
-                if value != exact:
-                    raise ParameterError(f"{param}={value!r} needs normalize='approx' "
-                                         f"(exact normalization has {param}={exact!r})")
+            for param, value, exact in (("granularity", self.granularity, 1),
+                                        ("guard", self.guard, 0)):
+                _check_exact(param, value, exact)
         _check_int("guard", self.guard, 0, MAX_GUARD)
         if self.granularity not in GRANULARITIES:
             raise ParameterError(f"granularity={self.granularity!r} is not allowed: choose "
                                  f"one of {', '.join(map(str, GRANULARITIES))}")
-        if self.extension is not None:
-            _check_int("extension", self.extension, 0, self.facc.man_bits + 3)
-        if self.window is not None:
-            _check_int("window", self.window, 1, self.layout.width)
+        _check_window(self)
         if self.name is None:
             object.__setattr__(self, "name", self.default_name())
         else:
@@ -424,14 +435,7 @@ class FMacConfig(_Accumulator):
         object.__setattr__(self, "fmt_in", fma.fmt_in)
         object.__setattr__(self, "fmt_acc", fma.fmt_acc)
         if self.unnormalized:           # window and extension refer to its own window
-            for param, value in (("window", self.window), ("extension", self.extension)):
-                if value is not None and self.normalize == "exact":
-                    raise ParameterError(f"{param}={value!r} needs normalize='approx' "
-                                         f"(exact normalization has {param}=None)")
-            if self.extension is not None:
-                _check_int("extension", self.extension, 0, self.layout.pc + 2)
-            if self.window is not None:
-                _check_int("window", self.window, 1, self.layout.width)
+            _check_window(self)
         if self.name is None:
             name = "fmac" + fma.name[len("fma"):].replace("_d1", "")
             if self.unnormalized:       # fmac_<in>_<acc>[_rtz][_ftz]_w<W>g<G>k<K>[e<E>]_un

@@ -23,6 +23,12 @@ Architectures*, 2007), generalized to an addend format that differs from the inp
    carry out of the significand or out of the subnormal range adjusts the exponent), then
    overflow, flushing, zeros and the special values.
 
+The stages are functions that the FP MACs reuse: :func:`datapath` is the whole FMA, and
+:func:`unnormalized_step` / :func:`unnormalized_readout` are the loop and the output of the
+MAC with an unnormalized accumulator (:class:`AccState`; golden model
+:class:`golden.fp.fma.UnnormalizedMac`), which share stages 1-2 and the readout's exact
+normalization and encode (3b, 4).
+
 Members
 -------
 a, b : In(fmt_in.width)
@@ -362,8 +368,8 @@ def _odd_rounding(m, cfg, lay, v, ew):
     m.d.comb += x.eq(raw[:wm] ^ neg.replicate(wm))
     lz = _leading_zeros(m, cfg, x, wm, window)
 
-    def bits(lo, hi):                                       # x[lo:hi], zeros below 0
-        return Cat(*[x[i] if 0 <= i < wm else Const(0, 1) for i in range(lo, hi)])
+    def bits(lo, hi):               # x[lo:hi]; below position 0, raw is 0 and so x is neg
+        return Cat(*[x[i] if i >= 0 else neg for i in range(lo, hi)])
 
     kept, jam = Signal(keep, name="loop_kept"), Signal(name="loop_jam")
     choices = list(range(0, window // g * g + 1, g))
