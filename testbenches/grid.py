@@ -71,8 +71,6 @@ FMAC_GRID = [
     FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=30, granularity=4,
                guard=3, extension=2),
     # the unnormalized accumulator: exact normalization only at the output
-    FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", window=12, granularity=4,
-               extension=0, accumulator="unnormalized"),
     FMacConfig(fmt_in="e4m3fn", fmt_acc="fp16", normalize="approx", granularity=8, guard=2,
                accumulator="unnormalized"),
     FMacConfig(fmt_in="e5m2", fmt_acc="bf16", rounding="rtz", subnormals=False,
