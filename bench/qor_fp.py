@@ -120,14 +120,18 @@ def synth_one(family, label, config, reuse):
     outdir = OUT / config.name
     flows = ("asic", "ecp5", "power")
     old = outdir / f"{config.name}.report.json"
+    vfile = outdir / f"{config.name}.v"
+    old_verilog = vfile.read_text() if vfile.exists() else None
+    design = api.generate(config, outdir)
     if reuse and old.exists():
         report = json.loads(old.read_text())
-        # parameters added since the report was written take their defaults
-        same = {**config.to_dict(), **report["parameters"]} == config.to_dict()
+        # parameters added since the report was written take their defaults; the report is
+        # kept only when the generator still writes the Verilog it was made from
+        same = ({**config.to_dict(), **report["parameters"]} == config.to_dict()
+                and old_verilog == vfile.read_text())
         if same and all(f in report for f in flows):
             report.update(family=family, label=label, seconds=0.0)
             return report
-    design = api.generate(config, outdir)
     start = time.monotonic()
     report = api.synth(design, flows=flows)
     report.update(family=family, label=label, seconds=round(time.monotonic() - start, 1))
@@ -250,7 +254,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--reuse", action="store_true",
-                        help="reuse reports of an earlier run (build/bench/qor_fp)")
+                        help="reuse reports of an earlier run (build/bench/qor_fp) whose "
+                             "parameters and Verilog are unchanged")
     parser.add_argument("--trials-scale", type=float, default=1.0,
                         help="multiply the number of dot products per cell (default 1)")
     parser.add_argument("--seed", type=int, default=2024)
