@@ -11,7 +11,7 @@ LIBERTY := usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DEMO    := out/int8_mac
 DEBIAN_EXTRAS := opensta qflow-tech-osu018 iverilog liblz4-dev
 
-.PHONY: setup python-deps debian-extras demo test bench clean
+.PHONY: setup python-deps debian-extras demo test check bench clean
 
 setup: python-deps debian-extras
 
@@ -49,6 +49,7 @@ debian-extras:
 demo: setup
 	$(TPEGEN) generate mac --a-width 8 --b-width 8 --signed --acc-width 32 --mult booth4 \
 	  --tree dadda --accumulate carry_save -o $(DEMO)
+	$(TPEGEN) lint $(DEMO)
 	$(TPEGEN) test $(DEMO)
 	$(TPEGEN) prove $(DEMO)
 	$(TPEGEN) synth $(DEMO) --flows asic,ecp5,ice40 --json
@@ -57,7 +58,13 @@ demo: setup
 test: setup
 	$(PY) -m pytest -n $(JOBS) testbenches
 
+# The fast tier for the inner loop (under 3 minutes): every fast test, and representative
+# cases of the slow files (testbenches/conftest.py, CHECK_TIER).
+check: setup
+	$(PY) -m pytest -n $(JOBS) testbenches --tier check
+
 bench: setup
+	$(PY) bench/golden_throughput.py
 	$(PY) bench/qor_mac.py
 	$(PY) bench/qor_fp.py
 	$(PY) bench/lmul_precision.py

@@ -49,18 +49,33 @@ def candidates(width):
         yield config.name, config, False
 
 
+#: ECP5 part of the FPGA figures (``synthesize(ecp5_part=...)``); reports written before the
+#: part was an option were all made on it.
+ECP5_PART = "25k"
+ECP5_PART_NAME = "LFE5U-25F"
+
+
 def run_one(label, config, booth, fpga, reuse=False):
     outdir = REPO / "build" / "bench" / "qor_mac" / (config.name + ("_booth" if booth else ""))
     flows = ("asic", "ecp5") if fpga else ("asic",)
     old = outdir / f"{config.name}{'_booth' if booth else ''}.report.json"
+    vfile = outdir / f"{config.name}.v"
+    old_verilog = vfile.read_text() if vfile.exists() else None
+    design = api.generate(config, outdir)
     if reuse and old.exists():
         report = json.loads(old.read_text())
-        if report["parameters"] == config.to_dict() and all(f in report for f in flows):
+        # parameters added since the report was written take their defaults; the report is
+        # kept only when the generator still writes the Verilog it was made from
+        same = ({**config.to_dict(), **report["parameters"]} == config.to_dict()
+                and old_verilog == vfile.read_text()
+                and report.get("variant") == ("booth" if booth else "plain")
+                and (not fpga or report.get("ecp5", {}).get("part", ECP5_PART_NAME)
+                     == ECP5_PART_NAME))
+        if same and all(f in report for f in flows):
             report.update(label=label, seconds=0.0)
             return report
-    design = api.generate(config, outdir)
     start = time.monotonic()
-    report = api.synth(design, flows=flows, booth=booth)
+    report = api.synth(design, flows=flows, booth=booth, ecp5_part=ECP5_PART)
     report["label"] = label
     report["seconds"] = round(time.monotonic() - start, 1)
     return report
@@ -143,8 +158,9 @@ def main():
     parser.add_argument("--widths", default="8,16")
     parser.add_argument("--no-fpga", action="store_true")
     parser.add_argument("--reuse", action="store_true",
-                        help="reuse reports of an earlier run (build/bench/qor_mac) when "
-                             "their parameters match; to redraw the table and plot")
+                        help="reuse reports of an earlier run (build/bench/qor_mac) whose "
+                             "parameters and Verilog are unchanged; to redraw the table and "
+                             "plot")
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     for w in widths:

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testbenches.common.harness import run_design_test  # noqa: E402
+from tpegen.harness import run_design_test  # noqa: E402
 from tpegen import api, tools  # noqa: E402
 from tpegen.config import MacConfig  # noqa: E402
 

@@ -6,7 +6,4 @@ from .fp.fpmul import FpMul
 from .fp.lmul import LMac, LMul
 from .mac import Mac
 
-GENERATORS = {"mac": Mac, "lmul": LMul, "fma": Fma, "fmac": FMac, "fpmul": FpMul,
-              "lmac": LMac}
-
-__all__ = ["Mac", "LMul", "Fma", "FMac", "FpMul", "LMac", "GENERATORS"]
+__all__ = ["Mac", "LMul", "Fma", "FMac", "FpMul", "LMac"]

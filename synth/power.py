@@ -19,8 +19,22 @@ Both run at one clock period (``period_ns``) with one operation per cycle, so en
 operation is ``power x period``. The simulation is zero-delay (the cell models' specify
 delays are not used), so glitches are not counted by either figure.
 
-Streams (``stream``): ``normal`` -- multiplicands N(0, 1) and addends N(0, 4), rounded into
-their formats; ``uniform`` -- uniform bit patterns. MACs clear every 16 cycles.
+Stimulus is driven by the manifest alone: each data input port (roles ``a``, ``b``, ``c``) gets
+a column in its number format ``manifest["formats"][port]``, and each control port a fixed
+pattern (``clear`` every 16 cycles, ``enable`` always 1). Streams (``stream``):
+
+``normal``
+    floating-point ports: multiplicands (``a``, ``b``) N(0, 1) and addends (``c``) N(0, 2)
+    (standard deviations), rounded once into the format (saturating); integer ports
+    (``intN``/``uintN``): N(0, sigma) with sigma a quarter of the largest magnitude
+    (``2**(N-1) / 4``, 32 for int8; unsigned ports take ``|x|`` with ``2**N / 4``), rounded
+    and clipped to the format's range.
+``uniform``
+    floating-point ports: uniform bit patterns; integer ports: uniform over the range.
+
+The expected result of every sampling point comes from the registry's golden model
+(:func:`tpegen.registry.golden_stream`), given the operands as the golden models take them:
+bit patterns for floating-point ports, natural (signed) values for integer ports.
 """
 
 import re
@@ -30,8 +44,9 @@ import numpy as np
 
 from golden.fp.codec import encode_floats
 from tpegen import tools
-from tpegen.config import config_from_dict
+from tpegen.formats import parse_format
 from tpegen.manifest import read_manifest
+from tpegen.registry import config_from_dict, golden_stream
 
 from .liberty import toggle_power
 
@@ -42,45 +57,58 @@ CELLS_V = "osu018_stdcells.v"
 DOT_LENGTH = 16
 
 
-def _inputs(cfg, manifest, rng, cycles, stream):
-    """``{role: column}`` for every input role of the design."""
-    fin = cfg.fin
-    cols = {}
+#: Standard deviation of the N(0, sigma) floating-point stream by data role.
+FLOAT_SIGMA = {"a": 1.0, "b": 1.0, "c": 2.0}
+#: Control roles and their pattern per cycle.
+CONTROLS = {"clear": lambda t: int(t % DOT_LENGTH == 0), "enable": lambda t: 1}
+_INT_FORMAT = re.compile(r"(u?)int(\d+)")
+
+
+def _column(fmt_name, role, width, rng, cycles, stream):
+    """``(golden operands, bit patterns)`` of one data port in format ``fmt_name``."""
+    match = _INT_FORMAT.fullmatch(fmt_name)
+    if match:
+        signed, bits = not match.group(1), int(match.group(2))
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        if stream == "uniform":
+            values = rng.integers(lo, hi + 1, cycles)
+        elif signed:
+            values = np.rint(rng.normal(0, (1 << (bits - 1)) / 4, cycles))
+        else:
+            values = np.rint(np.abs(rng.normal(0, (1 << bits) / 4, cycles)))
+        values = [int(v) for v in np.clip(values, lo, hi)]
+        return values, [v & ((1 << bits) - 1) for v in values]
+    fmt = parse_format(fmt_name)
+    if fmt.width != width:
+        raise ValueError(f"power: format {fmt_name} is {fmt.width} bits, its port {width}")
+    if stream == "uniform":
+        codes = rng.integers(0, 1 << width, cycles).tolist()
+    else:
+        codes = encode_floats(rng.normal(0, FLOAT_SIGMA[role], cycles), fmt)
+    return codes, codes
+
+
+def _inputs(manifest, rng, cycles, stream):
+    """``(golden columns {role: values}, stimulus columns {role: bit patterns})`` for every
+    input role of a scalar design, from its manifest's ports and formats."""
+    golden, bits = {}, {}
     for port in manifest["ports"]:
-        role, width = port["role"], port["width"]
+        role, width, name = port["role"], port["width"], port["name"]
         if port["direction"] != "input" or role in ("clk", "rst"):
             continue
-        if role in ("a", "b"):
-            if stream == "normal":
-                cols[role] = encode_floats(rng.normal(0, 1, cycles), fin)
-            else:
-                cols[role] = rng.integers(0, 1 << width, cycles).tolist()
-        elif role == "c":
-            if stream == "normal":
-                cols[role] = encode_floats(rng.normal(0, 2, cycles), cfg.facc)
-            else:
-                cols[role] = rng.integers(0, 1 << width, cycles).tolist()
-        elif role == "clear":
-            cols[role] = [int(i % DOT_LENGTH == 0) for i in range(cycles)]
-        elif role == "enable":
-            cols[role] = [1] * cycles
+        if role in golden:
+            raise ValueError(f"power: role {role!r} has several ports (a port array); the "
+                             "power flow drives scalar units only")
+        if role in FLOAT_SIGMA:
+            fmt = manifest.get("formats", {}).get(name)
+            if fmt is None:
+                raise ValueError(f"power: data port {name} has no format in the manifest")
+            golden[role], bits[role] = _column(fmt, role, width, rng, cycles, stream)
+        elif role in CONTROLS:
+            golden[role] = bits[role] = [CONTROLS[role](t) for t in range(cycles)]
         else:
             raise ValueError(f"power: no stimulus for role {role!r}")
-    return cols
-
-
-def _expected(cfg, cols, operands, cycles, latency):
-    """Result expected at each cycle's sampling point (None before the pipeline fills)."""
-    out = [None] * (cycles + latency)
-    if hasattr(cfg, "model"):
-        model = cfg.model()
-        for t in range(cycles):
-            out[t + latency] = model.tick(*(cols[r][t] for r in operands))
-    else:
-        golden = cfg.golden()
-        for t in range(cycles):
-            out[t + latency] = golden(*(cols[r][t] for r in operands))
-    return out
+    return golden, bits
 
 
 def _testbench(top, manifest, roles, cycles, period_ns):
@@ -211,14 +239,14 @@ def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workd
     sim = workdir / "power"
     sim.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
-    cols = _inputs(cfg, manifest, rng, cycles, stream)
-    roles = [r for r in ("a", "b", "c", "clear", "enable") if r in cols]
+    cols, patterns = _inputs(manifest, rng, cycles, stream)
+    roles = list(patterns)
     ports = {p["role"]: p for p in manifest["ports"]}
     with open(sim / "stimulus.hex", "w") as f:
         for t in range(cycles):
             word = 0
             for r in roles:
-                word = (word << ports[r]["width"]) | cols[r][t]
+                word = (word << ports[r]["width"]) | patterns[r][t]
             f.write(f"{word:x}\n")
     (sim / "tb.v").write_text(_testbench(top, manifest, roles, cycles, period_ns))
     if progress:
@@ -226,9 +254,8 @@ def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workd
     tools.run([iverilog, "-g2005", "-o", "sim.vvp", "tb.v", str(netlist), str(cells)], cwd=sim,
               log=sim / "iverilog.log")
     tools.run([vvp, "-n", "sim.vvp"], cwd=sim, log=sim / "vvp.log")
-    # netlist check: sample t holds the result of the inputs ``latency`` cycles earlier
-    latency = manifest["latency"]
-    expected = _expected(cfg, cols, roles, cycles, latency)
+    # netlist check: sample t is taken before the inputs of cycle t are applied
+    expected = golden_stream(cfg, cols, cycles)
     observed = (sim / "results.txt").read_text().split()
     checked = 0
     for t, (obs, exp) in enumerate(zip(observed, expected)):

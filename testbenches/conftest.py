@@ -31,6 +31,37 @@ def require(tool):
 def pytest_addoption(parser):
     parser.addoption("--sim", action="append", default=None,
                      help="simulator for cocotb tests (verilator, icarus); repeatable")
+    parser.addoption("--tier", choices=("full", "check"), default="full",
+                     help="full: everything (make test, CI); check: the fast inner loop "
+                          "(make check): every fast test, and from each slow file only the "
+                          "representative cases of CHECK_TIER")
+
+
+#: The fast tier (``make check``): the slow files (simulations, proofs, synthesis, lint of
+#: the whole grid) run only the cases whose test id contains one of these strings; every
+#: other file runs whole. ``make test`` (and CI) runs everything.
+CHECK_TIER = {
+    "test_mac.py": ("mac_s8xs8_acc32_booth4_dadda_cs-verilator",),
+    "test_fma.py": ("fma_e4m3fnxe5m2_fp16_d2-verilator", "fmac_bf16_fp32-verilator"),
+    "test_lmul.py": ("lmul_e4m3fn-verilator",),
+    "test_stream.py": ("verilator", "scoreboard"),
+    "test_formal.py": ("mac_s4xs4_acc12_array_wallace_cpa",),
+    "test_synth.py": ("asic",),
+    "test_lint.py": ("mac_s8xs8_acc32_booth4_dadda_cs", "fma_e4m3fn_fp16_d2", "planted",
+                     "comment"),
+    "test_harness.py": ("verilator",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--tier") != "check":
+        return
+    keep, drop = [], []
+    for item in items:
+        wanted = CHECK_TIER.get(Path(str(item.fspath)).name)
+        (keep if wanted is None or any(w in item.nodeid for w in wanted) else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
 
 
 def simulators(config):
@@ -60,7 +91,7 @@ def pytest_generate_tests(metafunc):
 def simulate(config, simulator, build_root, seed):
     """Generate ``config`` under ``build_root/<kind>/<name>`` and run its cocotb testbench:
     the full stimulus on Verilator, the quick one on Icarus. Raises on a mismatch."""
-    from testbenches.common.harness import run_design_test
+    from tpegen.harness import run_design_test
     from tpegen import api
     require("verilator" if simulator == "verilator" else "iverilog")
     design = api.generate(config, build_root / config.kind / config.name)

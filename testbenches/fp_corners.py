@@ -10,6 +10,9 @@ exercised:
 ``cancellation``      ``a*b ~ -c``: the result is at least ``m_acc`` binades below ``|c|``;
 ``tie``               the exact sum lies half-way between two neighbours (RNE ties);
 ``nan``               a NaN operand.
+
+The multiplicands are built in their own formats: ``a`` in ``cfg.fa``, ``b`` in ``cfg.fb``
+(equal for most units; an FMA or FP MAC may mix them, e.g. ``e4m3fn`` x ``e5m2``).
 """
 
 from fractions import Fraction
@@ -36,9 +39,9 @@ def corners(fmt):
 
 def classify(a, b, c, cfg):
     """The corner categories the FMA case ``(a, b, c)`` of ``cfg`` falls in."""
-    fin, facc = cfg.fin, cfg.facc
-    va, vb, vc = (decode(a, fin, subnormals=cfg.subnormals),
-                  decode(b, fin, subnormals=cfg.subnormals),
+    fa, fb, facc = cfg.fa, cfg.fb, cfg.facc
+    va, vb, vc = (decode(a, fa, subnormals=cfg.subnormals),
+                  decode(b, fb, subnormals=cfg.subnormals),
                   decode(c, facc, subnormals=cfg.subnormals))
     if "nan" in (va.kind, vb.kind, vc.kind):
         return {"nan"}
@@ -90,7 +93,7 @@ def fma_corners(cfg, rng, per_category=40):
     """Directed ``(a, b, c)`` triples, up to ``per_category`` for each category (fewer when a
     category cannot occur in the configuration, e.g. inexact subnormal results when the
     products are multiples of the accumulator's smallest subnormal)."""
-    fin, facc = cfg.fin, cfg.facc
+    fa, fb, facc = cfg.fa, cfg.fb, cfg.facc
     ma = facc.man_bits
     sub_ulp, min_normal = facc.min_subnormal, facc.min_normal
     cases = []
@@ -104,18 +107,18 @@ def fma_corners(cfg, rng, per_category=40):
     def factor(t):
         """Inputs (a, b) whose product is close to ``t``, or None."""
         for _ in range(20):
-            a = _random_finite(rng, fin)
-            b = encode(t / value(a, fin), fin, rounding="rtz", subnormals=True,
+            a = _random_finite(rng, fa)
+            b = encode(t / value(a, fa), fb, rounding="rtz", subnormals=True,
                        overflow="saturate")
-            if decode(b, fin).kind == "finite":
+            if decode(b, fb).kind == "finite":
                 return a, b
         return None
 
     def moderate():
-        """Inputs whose product is well inside the accumulator's normal range."""
-        lo = max(fin.emin, facc.emin // 2 + 1)
-        hi = min(fin.emax, facc.emax // 2 - 1)
-        return _random_finite(rng, fin, lo, hi), _random_finite(rng, fin, lo, hi)
+        """Inputs whose product is well inside the accumulator's normal range (each
+        exponent also within its own format's range, see :func:`_random_finite`)."""
+        lo, hi = facc.emin // 2 + 1, facc.emax // 2 - 1
+        return _random_finite(rng, fa, lo, hi), _random_finite(rng, fb, lo, hi)
 
     def uniform(lo, hi):
         return lo + (hi - lo) * Fraction(int(rng.integers(1, 1 << 20)), 1 << 20)
@@ -130,30 +133,32 @@ def fma_corners(cfg, rng, per_category=40):
                 ab = factor(uniform(sub_ulp / 2, sub_ulp))
                 c = (1 << ma) - 1 if ma else 0        # the largest subnormal
             elif kind == "underflow_subnormal_addend":
-                depth = int(rng.integers(0, 2 * fin.man_bits + 4))
+                depth = int(rng.integers(0, fa.man_bits + fb.man_bits + 4))
                 ab = factor(uniform(min_normal / 2, 2 * min_normal) / 2 ** depth * sign)
                 c = int(rng.integers(1, 1 << ma)) if ma else 0
                 c |= int(rng.integers(0, 2)) << (facc.width - 1)
             elif kind == "overflow":
-                a = _random_finite(rng, fin, fin.emax - 2, fin.emax)
-                b = _random_finite(rng, fin, fin.emax - 2, fin.emax)
+                a = _random_finite(rng, fa, fa.emax - 2, fa.emax)
+                b = _random_finite(rng, fb, fb.emax - 2, fb.emax)
                 ab = a, b
                 c = _random_finite(rng, facc, facc.emax - 1, facc.emax)
-                same = ((a ^ b) >> (fin.width - 1)) & 1
+                same = ((a >> (fa.width - 1)) ^ (b >> (fb.width - 1))) & 1
                 c = (c & ~(1 << (facc.width - 1))) | (same << (facc.width - 1))
             elif kind == "cancellation":
                 ab = moderate()
-                c = nearest(-value(ab[0], fin) * value(ab[1], fin)) ^ int(rng.integers(0, 2))
+                c = nearest(-value(ab[0], fa) * value(ab[1], fb)) ^ int(rng.integers(0, 2))
             elif kind == "tie":
                 ab = moderate()
-                c = _tie_addend(rng, facc, abs(value(ab[0], fin) * value(ab[1], fin)))
+                c = _tie_addend(rng, facc, abs(value(ab[0], fa) * value(ab[1], fb)))
                 if c is None:
                     continue
             else:   # nan
-                ab = _random_finite(rng, fin), _random_finite(rng, fin)
+                ab = _random_finite(rng, fa), _random_finite(rng, fb)
                 c = facc.nan_code if facc.has_nan else 0
-                if fin.has_nan and rng.integers(0, 2):
-                    ab, c = (fin.nan_code, ab[1]), _random_finite(rng, facc)
+                if fa.has_nan and rng.integers(0, 2):
+                    ab, c = (fa.nan_code, ab[1]), _random_finite(rng, facc)
+                elif fb.has_nan and not fa.has_nan and rng.integers(0, 2):
+                    ab, c = (ab[0], fb.nan_code), _random_finite(rng, facc)
             if ab is not None:
                 cases.append((ab[0], ab[1], c))
     return cases

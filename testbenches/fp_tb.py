@@ -1,20 +1,21 @@
 """cocotb testbench of floating-point units against their golden models: pipelined functions
-(``result = f(a, b[, c])`` after ``latency`` edges, ``config.golden()``: L-Mul and the FMA)
-and accumulators (``config.model()``, a cycle model: the FP and L-Mul MACs, with
+(``result = f(a, b[, c])`` after ``latency`` edges: L-Mul and the FMA) and accumulators
+(a cycle model: the FP and L-Mul MACs, with
 ``clear``/``enable``).
 
 Stimulus (seeded; the seed is logged):
 
 ``exhaustive``  every multiplicand pair once when ``a`` and ``b`` together have at most 16
-                bits; for an FMA each pair meets every addend of :func:`addends` (zeros,
+                bits (each over every bit pattern of its own format, ``cfg.fa`` / ``cfg.fb``);
+                for an FMA each pair meets every addend of :func:`addends` (zeros,
                 subnormals, +-max, inf, NaN, a random normal) -- on Icarus (quick), one
                 addend of the set per pair, in turn;
 ``corners``     (FMA) the directed corner list of :mod:`testbenches.fp_corners`;
                 (MACs: every pair once, with random ``clear`` (1/4) and ``enable`` (7/8));
 ``random``      ``TPEGEN_RANDOM_CYCLES`` cycles (default 100,000) of random bit patterns, a
-                quarter of each operand taken from the format's corner values, and (FMA) a
-                quarter of the addends set to cancel the product; (MAC) ``clear`` 1/16,
-                ``enable`` 7/8;
+                quarter of each operand taken from the corner values of its own format, and
+                (FMA) a quarter of the addends set to cancel the product; (MAC) ``clear``
+                1/16, ``enable`` 7/8;
 ``reset``       a synchronous reset in the middle of the stream.
 
 Every cycle, ``result`` is checked against the golden function of the operands presented
@@ -31,6 +32,7 @@ from cocotb.triggers import FallingEdge
 from golden.fp.fma import fma
 from testbenches.common.tb import Driver, Monitor, Ports, Progress, Run, Scoreboard, start_clock
 from testbenches.fp_corners import corners, fma_corners
+from tpegen import registry
 
 
 def addends(fmt, rng):
@@ -46,13 +48,14 @@ def addends(fmt, rng):
 
 
 def _cancelling(cfg, a, b, rng):
-    """Addends close to ``-a*b``: the product rounded toward zero into the accumulator
-    format, negated, and moved by up to ``2**k`` units in its last place for a random ``k``
-    in ``0..m_acc`` (so the cancellation leaves anywhere from 1 to ``m_acc`` bits)."""
+    """Addends close to ``-a*b`` (``a`` in ``cfg.fa``, ``b`` in ``cfg.fb``): the product
+    rounded toward zero into the accumulator format, negated, and moved by up to ``2**k``
+    units in its last place for a random ``k`` in ``0..m_acc`` (so the cancellation leaves
+    anywhere from 1 to ``m_acc`` bits)."""
     out = []
     sign = 1 << (cfg.facc.width - 1)
     for x, y in zip(a.tolist(), b.tolist()):
-        c = fma(x, y, 0, fmt_in=cfg.fin, fmt_acc=cfg.facc, rounding="rtz") ^ sign
+        c = fma(x, y, 0, fmt_a=cfg.fa, fmt_b=cfg.fb, fmt_acc=cfg.facc, rounding="rtz") ^ sign
         k = int(rng.integers(0, cfg.facc.man_bits + 1))
         out.append((c + int(rng.integers(-(1 << k), (1 << k) + 1))) % (1 << cfg.facc.width))
     return np.array(out, np.int64)
@@ -66,25 +69,42 @@ def stimulus(cfg, rng, random_cycles, quick=False):
     """Phases ``(name, input columns, reset column)``; the columns follow :func:`inputs`.
     ``quick`` (Icarus): an FMA's exhaustive phase gives each pair one addend of the set."""
     phases = _stimulus(cfg, rng, random_cycles, quick)
-    if hasattr(cfg, "model"):        # accumulators: add clear and enable
+    if registry.kind(cfg.kind).style == "cycle":     # accumulators: add clear and enable
         phases = [(name, cols + _controls(rng, len(cols[0]), 1 / 4 if name == "exhaustive"
                                           else 1 / 16), rst) for name, cols, rst in phases]
     return phases
 
 
 def inputs(cfg):
-    if cfg.kind == "fma":
-        return ["a", "b", "c"]
-    return ["a", "b", "clear", "enable"] if hasattr(cfg, "model") else ["a", "b"]
+    return list(registry.kind(cfg.kind).inputs)
+
+
+def _operands(rng, cfg, n, mixed=0.0):
+    """Two columns of ``n`` random bit patterns, ``a`` of ``cfg.fa`` and ``b`` of ``cfg.fb``,
+    a fraction ``mixed`` of each taken from the corner values of its format. (One format:
+    the draws of the single-format testbench, so its streams stay as they were.)"""
+    fa, fb = cfg.fa, cfg.fb
+    if fa == fb:
+        ops = rng.integers(0, 1 << fa.width, (2, n))
+        if mixed:
+            pick = rng.random((2, n)) < mixed
+            ops[pick] = rng.choice(corners(fa), int(pick.sum()))
+        return [ops[0], ops[1]]
+    cols = [rng.integers(0, 1 << f.width, n) for f in (fa, fb)]
+    if mixed:
+        for col, f in zip(cols, (fa, fb)):
+            pick = rng.random(n) < mixed
+            col[pick] = rng.choice(corners(f), int(pick.sum()))
+    return cols
 
 
 def _stimulus(cfg, rng, random_cycles, quick):
-    fin = cfg.fin
+    fa, fb = cfg.fa, cfg.fb
     three = cfg.kind == "fma"
-    size = 1 << fin.width
+    size_a, size_b = 1 << fa.width, 1 << fb.width
     phases = []
-    if 2 * fin.width <= 16:
-        a, b = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    if fa.width + fb.width <= 16:
+        a, b = np.meshgrid(np.arange(size_a), np.arange(size_b), indexing="ij")
         a, b = a.ravel(), b.ravel()
         if three and quick:        # every pair once, the addends taken in turn
             cs = np.array(addends(cfg.facc, rng))
@@ -92,7 +112,7 @@ def _stimulus(cfg, rng, random_cycles, quick):
         elif three:
             cs = addends(cfg.facc, rng)
             a, b = np.repeat(a, len(cs)), np.repeat(b, len(cs))
-            phases.append(("exhaustive", [a, b, np.tile(cs, size * size)]))
+            phases.append(("exhaustive", [a, b, np.tile(cs, size_a * size_b)]))
         else:
             phases.append(("exhaustive", [a, b]))
     if three:
@@ -100,19 +120,16 @@ def _stimulus(cfg, rng, random_cycles, quick):
         phases.append(("corners", [cases[:, 0], cases[:, 1], cases[:, 2]]))
     n = random_cycles
     if n:
-        ops = rng.integers(0, size, (2, n))
-        pick = rng.random((2, n)) < 0.25
-        ops[pick] = rng.choice(corners(fin), int(pick.sum()))
-        columns = [ops[0], ops[1]]
+        columns = _operands(rng, cfg, n, mixed=0.25)
         if three:
             c = rng.integers(0, 1 << cfg.facc.width, n)
             pick = rng.random(n) < 0.25
             c[pick] = rng.choice(corners(cfg.facc), int(pick.sum()))
             cancel = rng.random(n) < 0.25
-            c[cancel] = _cancelling(cfg, ops[0][cancel], ops[1][cancel], rng)
+            c[cancel] = _cancelling(cfg, columns[0][cancel], columns[1][cancel], rng)
             columns.append(c)
         phases.append(("random", columns))
-    phases.append(("reset", [rng.integers(0, size, 8), rng.integers(0, size, 8)]
+    phases.append(("reset", [rng.integers(0, size_a, 8), rng.integers(0, size_b, 8)]
                    + ([rng.integers(0, 1 << cfg.facc.width, 8)] if three else [])))
     return [(name, cols, _reset_column(name, len(cols[0]))) for name, cols in phases]
 
@@ -131,15 +148,11 @@ async def fp_function_vs_golden(dut):
     random_cycles = run.random_cycles
     latency = manifest["latency"]
     operands = inputs(cfg)
-    if hasattr(cfg, "model"):       # a cycle model: the state after each edge
-        model = cfg.model()
-
-        def step(*ops):
-            return model.tick(*ops)
-
-        reset = model.reset
+    golden = registry.model(cfg)
+    if registry.kind(cfg.kind).style == "cycle":    # the state after each edge
+        step, reset = golden.tick, golden.reset
     else:
-        step, reset = cfg.golden(), (lambda: None)
+        step, reset = golden, (lambda: None)
 
     ports = Ports(dut, manifest)
     clk = await start_clock(dut, ports)

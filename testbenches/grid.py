@@ -48,7 +48,9 @@ LMUL_GRID = [LMulConfig(format=f) for f in ("e4m3fn", "e5m2", "e2m1fn", "bf16", 
 
 #: FMA configurations: 8-bit inputs exhaustively (every pair, each with a set of addends), the
 #: 16-bit ones at random; mixed formats, both roundings, flushing, every depth, and both
-#: normalizations.
+#: normalizations. Per-operand formats (names ``<a>x<b>``): the FP8 GEMM mix e4m3fn x e5m2
+#: (exact and approximate, exhaustive), operands of different widths exhaustively
+#: (e5m2 x e2m1fn) and at random (bf16 x e4m3fn).
 FMA_GRID = [
     FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16", depth=2),
     FmaConfig(fmt_in="e5m2", fmt_acc="e5m2", rounding="rtz", subnormals=False, depth=1),
@@ -61,6 +63,12 @@ FMA_GRID = [
     FmaConfig(fmt_in="fp16", fmt_acc="fp16", depth=3),
     FmaConfig(fmt_in="bf16", fmt_acc="bf16", rounding="rtz", subnormals=False, depth=2,
               normalize="approx", window=12, granularity=8, guard=0, extension=1),
+    # per-operand formats
+    FmaConfig(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp16"),
+    FmaConfig(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="bf16", rounding="rtz", depth=3,
+              normalize="approx", window=10, granularity=2, guard=1, extension=2),
+    FmaConfig(fmt_a="e5m2", fmt_b="e2m1fn", fmt_acc="fp16", depth=1),
+    FmaConfig(fmt_a="bf16", fmt_b="e4m3fn", fmt_acc="fp32", subnormals=False, depth=4),
 ]
 
 
@@ -80,6 +88,10 @@ FMAC_GRID = [
     # the whole window with extension 0: kept bits reach below window position 0
     FMacConfig(fmt_in="bf16", fmt_acc="fp32", normalize="approx", granularity=8,
                extension=0, accumulator="unnormalized"),
+    # per-operand formats: e4m3fn x e5m2 (every pair), rounded and unnormalized
+    FMacConfig(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp32"),
+    FMacConfig(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp16", normalize="approx", window=16,
+               granularity=4, guard=1, extension=0, accumulator="unnormalized"),
 ]
 
 

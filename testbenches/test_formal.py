@@ -1,6 +1,6 @@
 """Formal equivalence of every grid configuration with the behavioural reference.
 
-Each proof is unbounded (see :mod:`testbenches.formal`): it covers every input sequence, not
+Each proof is unbounded (see :mod:`tpegen.formal`): it covers every input sequence, not
 only the simulated ones. The issue asks for every configuration with operands of at most 8
 bits; the algebraic engine is fast enough to take the 16-bit ones too.
 
@@ -14,7 +14,7 @@ import re
 import pytest
 
 from testbenches.conftest import require
-from testbenches.formal import EquivalenceFailed, prove, prove_equivalent, prove_spec
+from tpegen.formal import EquivalenceFailed, prove, prove_equivalent, prove_spec
 from testbenches.grid import MAC_GRID, config_id
 from tpegen import api
 from tpegen.config import MacConfig

@@ -1,10 +1,12 @@
-"""Properties of the generated Verilog and its manifest, for every grid configuration.
+"""Properties of the generated Verilog and its manifest, for every grid configuration
+(lint as shipped is ``test_lint.py``):
 
-* lint clean under ``verilator --lint-only -Wall`` (with the commented waivers in
-  ``hdl/lint_waivers.vlt``);
-* no absolute paths, and byte-identical on regeneration;
-* the manifest's ports are exactly the Verilog module's ports (name, direction, width);
-* every port has a role from the documented vocabulary.
+* no absolute paths, and byte-identical on regeneration (Verilog, waivers, manifest);
+* the manifest validates against ``tpegen/manifest.schema.json`` and lists its files;
+* the manifest's ports are exactly the Verilog module's ports (name, direction, width),
+  port arrays included (lanes), and every port has a role from the documented vocabulary;
+* the input roles are the ones the registry's golden model takes;
+* a damaged manifest is rejected on load, before any tool runs.
 """
 
 import json
@@ -14,11 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from testbenches.common.harness import LINT_WAIVERS
-from testbenches.conftest import require
+from amaranth.back import verilog
+from amaranth.hdl import Module
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
 from testbenches.grid import FP_GRID, MAC_GRID, config_id
-from tpegen import api, tools
-from tpegen.manifest import ROLES, verilog_ports
+from tpegen import api, registry
+from tpegen.config import MacConfig
+from tpegen.formats import parse_format
+from tpegen.manifest import (ROLES, ManifestError, build_manifest, read_manifest,
+                             validate_manifest, verilog_ports)
 
 REPO_STR = str(Path(__file__).resolve().parents[1])
 #: A quoted or attribute path that starts at the root: "/usr/...", "/work/..", "/home/...".
@@ -35,25 +43,6 @@ def designs(build_root):
 
 
 @pytest.mark.parametrize("config", MAC_GRID + FP_GRID, ids=config_id)
-def test_lint_clean(config, designs):
-    require("verilator")
-    _, manifest = designs[config.name]
-    vfile = manifest.with_suffix(".v")
-    proc = subprocess.run([tools.verilator(), "--lint-only", "-Wall", str(LINT_WAIVERS),
-                           str(vfile), "--top-module", config.name],
-                          env=tools.verilator_env(), capture_output=True, text=True)
-    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
-
-
-def test_waivers_are_commented():
-    lines = LINT_WAIVERS.read_text().splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("lint_off"):
-            assert i > 0 and lines[i - 1].startswith("//"), f"waiver without a reason: {line}"
-    assert any(line.startswith("lint_off") for line in lines)
-
-
-@pytest.mark.parametrize("config", MAC_GRID + FP_GRID, ids=config_id)
 def test_no_absolute_paths_and_reproducible(config, designs, tmp_path):
     _, manifest = designs[config.name]
     first_v = manifest.with_suffix(".v").read_bytes()
@@ -63,6 +52,7 @@ def test_no_absolute_paths_and_reproducible(config, designs, tmp_path):
         assert not found, f"absolute paths in the generated files: {found[:5]}"
     again = api.generate(config, tmp_path)
     assert again.with_suffix(".v").read_bytes() == first_v
+    assert again.with_suffix(".vlt").read_bytes() == manifest.with_suffix(".vlt").read_bytes()
     assert again.read_bytes() == first_json
 
 
@@ -78,27 +68,78 @@ def test_manifest_matches_verilog_ports(config, designs):
     assert manifest["latency"] == config.latency
     assert manifest["initiation_interval"] == 1
     assert manifest["parameters"] == config.to_dict()
-    roles = {p["role"] for p in manifest["ports"]}
-    if config.kind == "fpmul":
-        assert roles == {"clk", "rst", "a", "b", "result"}
-        return
-    if config.kind == "lmul":
-        assert roles == {"clk", "rst", "a", "b", "result"}
-        assert manifest["formats"] == {"a": config.format, "b": config.format,
-                                       "result": config.format}
-        return
-    if config.kind in ("fmac", "lmac"):
-        assert roles == {"clk", "rst", "a", "b", "clear", "enable", "result"}
-        return
-    if config.kind == "fma":
-        assert roles == {"clk", "rst", "a", "b", "c", "result"}
-        assert manifest["formats"] == {"a": config.fmt_in, "b": config.fmt_in,
-                                       "c": config.fmt_acc, "result": config.fmt_acc}
-        return
-    expected = {"clk", "rst", "a", "b", "clear", "enable", "result"}
-    if config.accumulate == "carry_save":
-        expected |= {"sum", "carry"}
-    assert roles == expected
+    validate_manifest(manifest)
+    assert [f["path"] for f in manifest["files"]] == [f"{config.name}.v", f"{config.name}.vlt"]
+    inputs = {p["role"] for p in manifest["ports"] if p["direction"] == "input"}
+    assert inputs == {"clk", "rst", *registry.kind(config.kind).inputs}
+    outputs = {p["role"] for p in manifest["ports"] if p["direction"] == "output"}
+    assert "result" in outputs and outputs <= {"result", "sum", "carry"}
+    for port in manifest["ports"]:
+        if port["role"] in ("a", "b", "c", "result"):
+            fmt = manifest["formats"][port["name"]]
+            if fmt.startswith(("int", "uint")):
+                assert fmt == f"{'int' if port['signed'] else 'uint'}{port['width']}"
+            else:
+                assert parse_format(fmt).width == port["width"]
+    assert set(manifest["input_skew"]) == {p["name"] for p in manifest["ports"]
+                                           if p["direction"] == "input"} - {"clk", "rst"}
+
+
+class _Lanes(wiring.Component):
+    """A toy unit with a port array and a packed array, as engines will have."""
+
+    a: In(8).array(2, 3)
+    b: In(data.ArrayLayout(4, 3))
+    result: Out(10)
+
+    latency = 1
+    input_skew = {"a": 1}
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.result.eq(self.a[0][0] + self.a[1][2] + self.b[2])
+        return m
+
+
+def test_manifest_describes_port_arrays_as_lanes(tmp_path):
+    unit = _Lanes()
+    config = MacConfig(name="lanes")
+    text = verilog.convert(unit, name="lanes", emit_src=False)
+    manifest = build_manifest(unit, config, files=[{"path": "lanes.v", "type": "verilog"}])
+    validate_manifest(manifest)
+    ports = verilog_ports(text, "lanes")
+    assert {p["name"]: (p["direction"], p["width"]) for p in manifest["ports"]} == ports
+    a = [p for p in manifest["ports"] if p["role"] == "a"]
+    assert [p["lane"] for p in a] == [[i, j] for i in range(2) for j in range(3)]
+    assert all(p["name"] == f"a__{p['lane'][0]}__{p['lane'][1]}" for p in a)
+    assert all(manifest["input_skew"][p["name"]] == 1 for p in a)
+    (b,) = [p for p in manifest["ports"] if p["role"] == "b"]
+    assert b["lanes"] == {"count": 3, "width": 4, "signed": False} and b["width"] == 12
+    assert manifest["formats"]["b"] == "uint4"
+
+
+def test_schema_rejects_damaged_manifests(designs):
+    _, path = designs[MAC_GRID[0].name]
+    good = json.loads(path.read_text())
+    validate_manifest(good)
+    damaged = [
+        ({"parameters": {**good["parameters"], "a_width": "x"}}, "a_width='x' must be an "),
+        ({"parameters": {**good["parameters"], "bogus": 1}}, "unknown mac parameter"),
+        ({"latency": -1}, "latency"),
+        ({"ports": [{**good["ports"][0], "role": "nonsense"}]}, "ports/0/role"),
+        ({"schema": 1}, "schema"),
+    ]
+    for change, message in damaged:
+        with pytest.raises(ManifestError, match=re.escape(message)):
+            validate_manifest({**good, **change})
+
+
+def test_read_manifest_rejects_corrupt_files(tmp_path):
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(ManifestError, match="not valid JSON"):
+        read_manifest(tmp_path)
+    with pytest.raises(ManifestError, match="does not exist"):
+        read_manifest(tmp_path / "missing.json")
 
 
 def test_manifest_round_trips_to_config(designs):

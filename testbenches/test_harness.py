@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from testbenches.common.harness import SimulationFailed, run_design_test
+from tpegen.harness import SimulationFailed, run_design_test
 from testbenches.conftest import require
 from tpegen import api
 from tpegen.config import LMulConfig, MacConfig

@@ -1,8 +1,9 @@
-"""tpegen's Python API: the same four steps as the CLI.
+"""tpegen's Python API: the same steps as the CLI.
 
 >>> from tpegen import api
 >>> from tpegen.config import MacConfig
 >>> design = api.generate(MacConfig(mult="booth4", accumulate="carry_save"), "out/")
+>>> api.lint(design)                 # verilator --lint-only -Wall on the shipped files
 >>> api.test(design)                 # cocotb vs golden, Verilator
 >>> api.prove(design)                # formal equivalence with the behavioural reference
 >>> report = api.synth(design)       # OSU 0.18 um area + OpenSTA timing + ECP5/iCE40
@@ -12,16 +13,16 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from .config import config_from_dict
+from . import registry
 from .manifest import build_manifest, read_manifest, write_manifest
+from .params import ParameterError
 
-__all__ = ["generate", "elaborate", "load", "test", "prove", "synth", "verilog_text"]
+__all__ = ["generate", "elaborate", "load", "lint", "test", "prove", "synth", "verilog_text"]
 
 
 def elaborate(config):
     """Build the Amaranth component for ``config`` (its ``kind`` picks the generator)."""
-    from hdl import GENERATORS
-    return GENERATORS[config.kind](config)
+    return registry.elaborate(config)
 
 
 def verilog_text(component, config):
@@ -30,15 +31,20 @@ def verilog_text(component, config):
 
 
 def generate(config, outdir):
-    """Write ``<name>.v`` and its manifest ``<name>.json`` into ``outdir``; return the
-    manifest path."""
+    """Write ``<name>.v``, its Verilator waivers ``<name>.vlt`` and its manifest
+    ``<name>.json`` into ``outdir``; return the manifest path."""
+    from .lint import waivers
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     component = elaborate(config)
     text = verilog_text(component, config)  # elaborates; fills component.stats
     vfile = outdir / f"{config.name}.v"
     vfile.write_text(text)
-    manifest = build_manifest(component, config, verilog_file=vfile.name,
+    wfile = outdir / f"{config.name}.vlt"
+    wfile.write_text(waivers(text, vfile.name))
+    files = [{"path": vfile.name, "type": "verilog"},
+             {"path": wfile.name, "type": "verilator-waivers"}]
+    manifest = build_manifest(component, config, files=files,
                               stats=getattr(component, "stats", {}))
     path = outdir / f"{config.name}.json"
     write_manifest(manifest, path)
@@ -48,14 +54,28 @@ def generate(config, outdir):
 def load(design):
     """``(manifest, config)`` of a generated design (a manifest path or its directory)."""
     manifest = read_manifest(design)
-    return manifest, config_from_dict(manifest["kind"], manifest["parameters"])
+    return manifest, registry.config_from_dict(manifest["kind"], manifest["parameters"])
+
+
+def design_files(manifest, type_=None):
+    """Paths of the files a manifest lists (of one ``type``, e.g. ``verilog``)."""
+    base = Path(manifest["_path"]).parent
+    return [base / f["path"] for f in manifest["files"] if type_ in (None, f["type"])]
+
+
+def lint(design):
+    """``verilator --lint-only -Wall`` on the design's own files (its waiver file included);
+    returns a :class:`tpegen.lint.LintResult`."""
+    from .lint import lint as run_lint
+    manifest = read_manifest(design)
+    return run_lint(Path(manifest["_path"]).parent, top=manifest["top"])
 
 
 def test(design, *, simulator="verilator", seed=1, quick=False, random_cycles=None,
          build_dir=None, progress=None):
     """Simulate a generated design against its golden model, cycle by cycle; raises
     ``SimulationFailed`` (first mismatch, seed, waveform path) on a mismatch."""
-    from testbenches.common.harness import run_design_test
+    from .harness import run_design_test
     return run_design_test(design, simulator=simulator, seed=seed, quick=quick,
                            random_cycles=random_cycles, build_dir=build_dir,
                            progress=progress)
@@ -63,16 +83,16 @@ def test(design, *, simulator="verilator", seed=1, quick=False, random_cycles=No
 
 def prove(design, *, workdir=None):
     """Formally prove a generated design equal to the behavioural reference (see
-    ``testbenches/formal.py``); raises ``EquivalenceFailed`` with a counterexample."""
-    from testbenches.formal import prove as prove_config
+    :mod:`tpegen.formal`); raises ``EquivalenceFailed`` with a counterexample."""
+    from .formal import prove as prove_config
     manifest, config = load(design)
-    if config.kind != "mac":
-        from .config import ParameterError
-        raise ParameterError(f"kind={config.kind!r} has no formal proof yet (only mac); its "
-                             "simulation tests cover every operand pair of 8-bit formats")
+    if not registry.kind(config.kind).formal:
+        formal = ", ".join(k.name for k in registry.kinds() if k.formal)
+        raise ParameterError(f"kind={config.kind!r} has no formal proof yet (only {formal}); "
+                             "its simulation tests cover every operand pair of 8-bit formats")
     if workdir is None:
         workdir = Path(manifest["_path"]).parent / "formal"
-    vfile = Path(manifest["_path"]).with_name(manifest["verilog"])
+    vfile = design_files(manifest, "verilog")[0]
     return prove_config(config, workdir, vfile=vfile)
 
 

@@ -22,134 +22,96 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import __version__, api
-from .config import (ACCUMULATIONS, ACCUMULATORS, COMPRESSORS, FINAL_ADDERS, GRANULARITIES,
-                     MAX_FMA_DEPTH, MAX_GUARD, MULTIPLIERS, NORMALIZATIONS, ROUNDINGS, TREES,
-                     FmaConfig,
-                     FMacConfig, FpMulConfig, LMacConfig, LMulConfig, MacConfig,
-                     ParameterError)
+from . import registry
+from .manifest import read_manifest
+from .params import ParameterError
 from .tools import ToolMissing
 
 EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 1, 2, 3
 
 
-def _bool_pair(parser, name, help_text):
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(f"--{name}", dest=name.replace("-", "_"), action="store_true",
-                       default=None, help=help_text)
-    group.add_argument(f"--no-{name}", dest=name.replace("-", "_"), action="store_false")
-
-
 def _add_generate(sub):
-    p = sub.add_parser("generate", help="generate Verilog + manifest for a unit")
-    units = p.add_subparsers(dest="unit", required=True, metavar="UNIT")
-    mac = units.add_parser("mac", help="integer multiply-accumulate unit",
-                           description=MacConfig.__doc__.split("\n\n")[0])
-    mac.add_argument("--a-width", type=int, default=8, help="bits of a (2..32, default 8)")
-    mac.add_argument("--b-width", type=int, default=8, help="bits of b (2..32, default 8)")
-    mac.add_argument("--signed", dest="signed", action="store_true", default=None,
-                     help="both operands two's complement (the default)")
-    mac.add_argument("--unsigned", dest="signed", action="store_false",
-                     help="both operands unsigned")
-    _bool_pair(mac, "a-signed", "operand a two's complement (overrides --signed)")
-    _bool_pair(mac, "b-signed", "operand b two's complement (overrides --signed)")
-    mac.add_argument("--acc-width", type=int, default=None,
-                     help="accumulator bits (a_width+b_width..128; default max(32, that))")
-    mac.add_argument("--mult", default="booth4", help=f"{' | '.join(MULTIPLIERS)}")
-    mac.add_argument("--tree", default="dadda", help=f"{' | '.join(TREES)}")
-    mac.add_argument("--compressor", default="3:2", help=f"{' | '.join(COMPRESSORS)}")
-    mac.add_argument("--accumulate", default="carry_save", help=f"{' | '.join(ACCUMULATIONS)}")
-    mac.add_argument("--final-adder", default="behavioural", help=f"{' | '.join(FINAL_ADDERS)}")
-    mac.add_argument("--input-reg", action="store_true", help="register a, b, clear, enable")
-    mac.add_argument("--output-reg", action="store_true", help="register result")
-    mac.add_argument("--name", default=None, help="Verilog module name (default: derived)")
-    mac.add_argument("-o", "--out", required=True, type=Path, help="output directory")
-
-    lmul = units.add_parser("lmul", help="L-Mul multiplier (one integer addition)",
-                            description=LMulConfig.__doc__.split("\n\n")[0])
-    lmul.add_argument("--format", default="bf16",
-                      help="bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn")
-    lmul.add_argument("--name", default=None, help="Verilog module name (default: derived)")
-    lmul.add_argument("-o", "--out", required=True, type=Path, help="output directory")
-
-    fma = units.add_parser("fma", help="floating-point fused multiply-add a*b + c",
-                           description=FmaConfig.__doc__.split("\n\n")[0])
-    _fp_arguments(fma)
-    fma.add_argument("--depth", type=int, default=2,
-                     help=f"pipeline registers = latency (1..{MAX_FMA_DEPTH}, default 2)")
-    fmac = units.add_parser("fmac", help="floating-point multiply-accumulate acc += a*b",
-                            description=FMacConfig.__doc__.split("\n\n")[0])
-    _fp_arguments(fmac)
-    fmac.add_argument("--accumulator", default=None,
-                      help=" | ".join(ACCUMULATORS) + ": round into the accumulator format "
-                           "every step (default), or keep the sum unnormalized and round only "
-                           "at the output")
-    fpmul = units.add_parser("fpmul", help="exact floating-point multiplier (L-Mul baseline)",
-                             description=FpMulConfig.__doc__.split("\n\n")[0])
-    fpmul.add_argument("--format", default="bf16",
-                       help="bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn")
-    fpmul.add_argument("--rounding", default="rne", help=" | ".join(ROUNDINGS))
-    fpmul.add_argument("--no-subnormals", dest="subnormals", action="store_false",
-                       help="flush subnormal inputs and results to zero")
-    fpmul.add_argument("--name", default=None, help="Verilog module name (default: derived)")
-    fpmul.add_argument("-o", "--out", required=True, type=Path, help="output directory")
-    lmac = units.add_parser("lmac", help="L-Mul multiply-accumulate acc += lmul(a, b)",
-                            description=LMacConfig.__doc__.split("\n\n")[0])
-    _fp_arguments(lmac, approx=False)
+    """One ``generate`` subcommand per registered kind, its flags read from the kind's
+    parameter declarations (:mod:`tpegen.params`)."""
+    p = sub.add_parser("generate", help="generate Verilog + waivers + manifest for a unit")
+    units = p.add_subparsers(dest="unit", required=True, metavar="KIND")
+    for entry in registry.kinds():
+        cls = entry.config
+        unit = units.add_parser(entry.name, help=entry.help,
+                                description=cls.__doc__.split("\n\n")[0])
+        for shorthand in cls.shorthands:
+            dest = "short_" + shorthand.flag.lstrip("-").replace("-", "_")
+            if shorthand.value is None:
+                unit.add_argument(shorthand.flag, dest=dest, default=None, help=shorthand.help)
+            else:
+                unit.add_argument(shorthand.flag, dest=dest, action="store_const",
+                                  const=True, default=None, help=shorthand.help)
+        for declared in cls.params():
+            _add_param(unit, declared)
+        unit.add_argument("-o", "--out", required=True, type=Path, help="output directory")
 
 
-def _fp_arguments(p, approx=True):
-    formats = "bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn"
-    p.add_argument("--in", dest="fmt_in", default="bf16", help=f"format of a, b: {formats}")
-    p.add_argument("--acc", dest="fmt_acc", default="fp32",
-                   help="format of the addend/accumulator and the result (default fp32)")
-    p.add_argument("--rounding", default="rne", help=" | ".join(ROUNDINGS))
-    p.add_argument("--no-subnormals", dest="subnormals", action="store_false",
-                   help="flush subnormal inputs and results to zero")
-    p.add_argument("-o", "--out", required=True, type=Path, help="output directory")
-    p.add_argument("--name", default=None, help="Verilog module name (default: derived)")
-    if not approx:
-        return
-    p.add_argument("--normalize", default="exact", help=" | ".join(NORMALIZATIONS))
-    p.add_argument("--window", type=int, default=None,
-                   help="approx: leading-zero window in bits (default: the whole window)")
-    p.add_argument("--granularity", type=int, default=None,
-                   help="approx: shifts in multiples of " + " | ".join(map(str, GRANULARITIES)))
-    p.add_argument("--guard", type=int, default=None,
-                   help=f"approx: extra significand bits before the readout (0..{MAX_GUARD})")
-    p.add_argument("--extension", type=int, default=None,
-                   help="approx: addend bits kept below the product (0..m_acc+3; default "
-                        "m_acc+3, exact)")
+def _default_text(declared):
+    default = declared.default
+    if isinstance(default, str) and default.startswith("="):
+        return default[1:]
+    return "derived" if default is None else str(default).lower()
 
 
-def _fp_config(args):
-    given = {k: getattr(args, k) for k in ("window", "granularity", "guard", "depth",
-                                           "normalize", "extension", "accumulator")
-             if getattr(args, k, None) is not None}
-    cls = {"fma": FmaConfig, "fmac": FMacConfig, "lmac": LMacConfig}[args.unit]
-    return cls(fmt_in=args.fmt_in, fmt_acc=args.fmt_acc, rounding=args.rounding,
-               subnormals=args.subnormals, name=args.name, **given)
+def _add_param(parser, declared):
+    dest = "param_" + declared.name
+    flag = declared.cli_flag
+    text = f"{declared.help} ({declared.allowed()}; default {_default_text(declared)})"
+    if declared.type == "bool":
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(flag, dest=dest, action="store_const", const=True, default=None,
+                           help=text)
+        group.add_argument("--no-" + flag[2:], dest=dest, action="store_const", const=False)
+    elif declared.type == "int":
+        parser.add_argument(flag, dest=dest, type=_integer(declared.name), default=None,
+                            metavar="N", help=text)
+    else:
+        metavar = "{" + ",".join(declared.choices) + "}" if declared.choices else "VALUE"
+        parser.add_argument(flag, dest=dest, default=None, metavar=metavar, help=text)
 
 
-def _mac_config(args):
-    signed = True if args.signed is None else args.signed
-    a_signed = signed if args.a_signed is None else args.a_signed
-    b_signed = signed if args.b_signed is None else args.b_signed
-    acc_width = args.acc_width
-    if acc_width is None:
-        acc_width = max(32, args.a_width + args.b_width) if isinstance(args.a_width, int) else 32
-    return MacConfig(a_width=args.a_width, b_width=args.b_width, a_signed=a_signed,
-                     b_signed=b_signed, acc_width=acc_width, mult=args.mult, tree=args.tree,
-                     compressor=args.compressor, accumulate=args.accumulate,
-                     final_adder=args.final_adder, input_reg=args.input_reg,
-                     output_reg=args.output_reg, name=args.name)
+def _integer(name):
+    def parse(text):
+        return int(text)
+    parse.__name__ = "integer"          # argparse: "invalid integer value: 'x'" (exit 2)
+    return parse
+
+
+def config_from_args(args):
+    """The validated configuration that a ``generate`` command line asks for."""
+    cls = registry.kind(args.unit).config
+    given = {}
+    for declared in cls.params():
+        value = getattr(args, "param_" + declared.name)
+        if value is not None:
+            given[declared.name] = value
+    for shorthand in cls.shorthands:
+        value = getattr(args, "short_" + shorthand.flag.lstrip("-").replace("-", "_"))
+        if value is None:
+            continue
+        value = shorthand.value if shorthand.value is not None else value
+        alias = [name for name, sets in cls.aliases.items() if tuple(sets) == shorthand.sets]
+        if alias and not any(target in given for target in shorthand.sets):
+            given[alias[0]] = value          # validated under the name the user gave
+            continue
+        for target in shorthand.sets:
+            given.setdefault(target, value)
+    return cls(**given)
 
 
 def _designs(paths):
-    """Manifest paths under the given files/directories (a directory may hold several)."""
+    """Manifest paths under the given files/directories (a directory may hold several), each
+    read and validated (:func:`tpegen.manifest.read_manifest`) before any tool runs."""
     found = []
     for path in paths:
         path = Path(path)
@@ -160,17 +122,12 @@ def _designs(paths):
                       if not p.name.endswith(".report.json")]
         else:
             raise ParameterError(f"design={str(path)!r} does not exist")
-    manifests = []
-    for p in found:
-        try:
-            if json.loads(p.read_text()).get("generator") == "tpegen":
-                manifests.append(p)
-        except ValueError:
-            continue
-    if not manifests:
+    if not found:
         raise ParameterError(f"no tpegen manifest (*.json) found in {', '.join(map(str, paths))}"
                              "; run `tpegen generate` first")
-    return manifests
+    for manifest in found:
+        read_manifest(manifest)        # ManifestError (exit 2) when damaged or invalid
+    return found
 
 
 def _say(message):
@@ -178,18 +135,42 @@ def _say(message):
 
 
 def cmd_generate(args):
-    if args.unit == "lmul":
-        config = LMulConfig(format=args.format, name=args.name)
-    elif args.unit in ("fma", "fmac", "lmac"):
-        config = _fp_config(args)
-    elif args.unit == "fpmul":
-        config = FpMulConfig(format=args.format, rounding=args.rounding,
-                             subnormals=args.subnormals, name=args.name)
-    else:
-        config = _mac_config(args)
+    config = config_from_args(args)
     manifest = api.generate(config, args.out)
-    print(manifest.with_suffix(".v"))
+    for entry in json.loads(manifest.read_text())["files"]:
+        print(manifest.with_name(entry["path"]))
     print(manifest)
+    return 0
+
+
+def cmd_lint(args):
+    failed = 0
+    for design in _designs(args.designs):
+        result = api.lint(design)
+        if result.ok:
+            print(f"LINT CLEAN {design.stem}: {' '.join(map(str, result.command[1:]))}")
+        else:
+            failed += 1
+            print(f"LINT FAILED {design.stem}:\n{result.output.rstrip()}")
+    return EXIT_FAIL if failed else 0
+
+
+def cmd_params(args):
+    entries = [registry.kind(args.kind)] if args.kind else registry.kinds()
+    described = [e.config.describe() for e in entries]
+    if args.json:
+        print(json.dumps(described if not args.kind else described[0], indent=2))
+        return 0
+    for d in described:
+        print(f"### `{d['kind']}`\n\n{d['summary']}\n")
+        print("| parameter | flag | type | allowed | default | meaning |")
+        print("|---|---|---|---|---|---|")
+        for prm in registry.kind(d["kind"]).config.params():
+            print(f"| `{prm.name}` | `{prm.cli_flag}` | {prm.type} | {prm.allowed()} | "
+                  f"{_default_text(prm)} | {prm.help} |")
+        for c in d["constraints"]:
+            print(f"\nRule: `{c['expression']}`.")
+        print()
     return 0
 
 
@@ -318,6 +299,13 @@ def build_parser():
     p.add_argument("--random-cycles", type=int, default=None,
                    help="random cycles (default 100,000)")
 
+    p = sub.add_parser("lint", help="verilator --lint-only -Wall on each design's own files")
+    p.add_argument("designs", nargs="+", help="manifest files or directories")
+
+    p = sub.add_parser("params", help="the parameters of each kind (markdown or --json)")
+    p.add_argument("kind", nargs="?", default=None, help="one kind (default: all)")
+    p.add_argument("--json", action="store_true", help="JSON, for sweep tools")
+
     p = sub.add_parser("prove", help="formal equivalence with the behavioural reference")
     p.add_argument("designs", nargs="+", help="manifest files or directories")
 
@@ -335,7 +323,8 @@ def build_parser():
     return parser
 
 
-COMMANDS = {"generate": cmd_generate, "test": cmd_test, "prove": cmd_prove,
+COMMANDS = {"generate": cmd_generate, "lint": cmd_lint, "params": cmd_params,
+            "test": cmd_test, "prove": cmd_prove,
             "synth": cmd_synth, "report": cmd_report}
 
 
@@ -357,6 +346,15 @@ def main(argv=None):
         return 0
     except (AssertionError, RuntimeError) as error:
         print(f"tpegen: {args.command} failed:\n{error}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print(f"tpegen: {args.command} interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- never a traceback; TPEGEN_DEBUG=1 shows it
+        if os.environ.get("TPEGEN_DEBUG"):
+            raise
+        print(f"tpegen: {args.command}: internal error: {type(error).__name__}: {error} "
+              "(TPEGEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_FAIL
 
 

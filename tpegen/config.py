@@ -1,37 +1,23 @@
 """Validated generator parameters, shared by ``hdl/``, ``golden/``, the CLI and the synth flow.
 
-Every configuration is a frozen dataclass whose constructor checks each parameter before any
-tool runs and raises :class:`ParameterError` naming the parameter and its allowed range.
+Every configuration is a frozen dataclass whose parameters are declared as data
+(:func:`tpegen.params.param`: type, default, range or choices, help). The constructor checks
+each one before any tool runs and raises :class:`ParameterError` naming the parameter and its
+allowed range; dependent ranges (``acc_width >= a_width + b_width``) and rules between
+parameters (:class:`~tpegen.params.Constraint`) are declared the same way. The CLI flags, the
+docs' tables (``tpegen params``) and sweep tools read these declarations
+(``Config.describe()``). The registry (:mod:`tpegen.registry`) ties each configuration class
+to its generator, golden model and testbench; this module imports neither.
 """
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
+
+from .formats import layout, parse_format, unnormalized_layout
+from .params import Config, Constraint, ParameterError, Shorthand, param
 
 __all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
-           "FpMulConfig", "LMacConfig", "config_from_dict"]
-
-
-class ParameterError(ValueError):
-    """A generator parameter is out of its allowed range. The message names both."""
-
-
-def _check_int(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParameterError(f"{name}={value!r} must be an integer in {lo}..{hi}")
-    if not lo <= value <= hi:
-        raise ParameterError(f"{name}={value} is out of range: allowed {lo}..{hi}")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        allowed = ", ".join(choices)
-        raise ParameterError(f"{name}={value!r} is not allowed: choose one of {allowed}")
-
-
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ParameterError(f"{name}={value!r} must be true or false")
-
+           "FpMulConfig", "LMacConfig", "CONFIGS", "config_class", "config_from_dict"]
 
 MULTIPLIERS = ("behavioural", "array", "booth4")
 TREES = ("wallace", "dadda")
@@ -39,39 +25,22 @@ COMPRESSORS = ("3:2", "4:2")
 ACCUMULATIONS = ("cpa", "carry_save")
 FINAL_ADDERS = ("behavioural", "ripple", "sklansky", "kogge_stone")
 MAX_ACC_WIDTH = 128
+ROUNDINGS = ("rne", "rtz")
+NORMALIZATIONS = ("exact", "approx")
+ACCUMULATORS = ("rounded", "unnormalized")
+GRANULARITIES = (1, 2, 4, 8, 16)
+MAX_FMA_DEPTH = 4
+MAX_GUARD = 16
+FORMAT_HELP = "bf16 | fp16 | fp32 | e4m3fn | e5m2 | e2m1fn | eXmY | eXmYfn"
 
 
-class _Params:
-    """What every configuration has: ``replace`` (a new, validated configuration with a
-    derived name) and ``to_dict`` (the manifest's ``parameters``)."""
-
-    def replace(self, **changes):
-        changes.setdefault("name", None)
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-
-class _Accumulator(_Params):
-    """Configurations of MACs built on the FMA datapath (``self.fma``)."""
-
-    @property
-    def fin(self):
-        return self.fma.fin
-
-    @property
-    def facc(self):
-        return self.fma.facc
-
-    @property
-    def latency(self):
-        """``result`` shows the accumulator one clock edge after the operands."""
-        return 1
+def _name():
+    return param("name", optional=True, help="Verilog module name (default: derived from "
+                                             "the parameters)")
 
 
 @dataclass(frozen=True)
-class MacConfig(_Params):
+class MacConfig(Config):
     """Parameters of the integer multiply-accumulate unit (:class:`hdl.mac.Mac`).
 
     Parameters
@@ -81,8 +50,8 @@ class MacConfig(_Params):
     a_signed, b_signed : bool
         Two's complement (``True``) or unsigned operand.
     acc_width : int
-        Accumulator width, ``a_width + b_width``..128. The accumulator wraps modulo
-        ``2**acc_width``.
+        Accumulator width, ``a_width + b_width``..128 (default ``max(32, a_width +
+        b_width)``). The accumulator wraps modulo ``2**acc_width``.
     mult : str
         ``behavioural`` (``a*b``, the baseline), ``array`` (AND array, Baugh-Wooley signs) or
         ``booth4`` (radix-4 Booth with the sign-extension trick).
@@ -102,44 +71,32 @@ class MacConfig(_Params):
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    a_width: int = 8
-    b_width: int = 8
-    a_signed: bool = True
-    b_signed: bool = True
-    acc_width: int = 32
-    mult: str = "booth4"
-    tree: str = "dadda"
-    compressor: str = "3:2"
-    accumulate: str = "carry_save"
-    final_adder: str = "behavioural"
-    input_reg: bool = False
-    output_reg: bool = False
-    name: str = None
+    a_width: int = param("int", 8, lo=2, hi=32, help="bits of operand a")
+    b_width: int = param("int", 8, lo=2, hi=32, help="bits of operand b")
+    a_signed: bool = param("bool", True, help="operand a two's complement (else unsigned)")
+    b_signed: bool = param("bool", True, help="operand b two's complement (else unsigned)")
+    acc_width: int = param("int", "=max(32, a_width + b_width)", lo="a_width + b_width",
+                           hi=MAX_ACC_WIDTH, help="accumulator bits (wraps modulo 2**acc_width)")
+    mult: str = param("choice", "booth4", choices=MULTIPLIERS, help="multiplier architecture")
+    tree: str = param("choice", "dadda", choices=TREES, help="partial-product reduction tree")
+    compressor: str = param("choice", "3:2", choices=COMPRESSORS,
+                            help="tree cells (4:2 with wallace only)")
+    accumulate: str = param("choice", "carry_save", choices=ACCUMULATIONS,
+                            help="cpa: adder in the loop; carry_save: S and C re-enter the tree")
+    final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
+                             help="carry-propagate adder of the readout/loop")
+    input_reg: bool = param("bool", False, help="register a, b, clear, enable")
+    output_reg: bool = param("bool", False, help="register result")
+    name: str = _name()
 
     kind = "mac"
-
-    def __post_init__(self):
-        _check_int("a_width", self.a_width, 2, 32)
-        _check_int("b_width", self.b_width, 2, 32)
-        _check_bool("a_signed", self.a_signed)
-        _check_bool("b_signed", self.b_signed)
-        _check_int("acc_width", self.acc_width, self.a_width + self.b_width, MAX_ACC_WIDTH)
-        _check_choice("mult", self.mult, MULTIPLIERS)
-        _check_choice("tree", self.tree, TREES)
-        _check_choice("compressor", self.compressor, COMPRESSORS)
-        if self.compressor == "4:2" and self.tree != "wallace":
-            raise ParameterError("compressor='4:2' is allowed only with tree='wallace' "
-                                 "(dadda uses 3:2 counters)")
-        _check_choice("accumulate", self.accumulate, ACCUMULATIONS)
-        _check_choice("final_adder", self.final_adder, FINAL_ADDERS)
-        _check_bool("input_reg", self.input_reg)
-        _check_bool("output_reg", self.output_reg)
-        if self.name is None:
-            object.__setattr__(self, "name", self.default_name())
-        elif not (isinstance(self.name, str) and self.name.isidentifier()
-                  and self.name.isascii()):
-            raise ParameterError(f"name={self.name!r} must be a Verilog identifier "
-                                 "(letters, digits, underscores, not starting with a digit)")
+    constraints = (Constraint("compressor == '3:2' or tree == 'wallace'",
+                              "compressor='4:2' is allowed only with tree='wallace' "
+                              "(dadda uses 3:2 counters)"),)
+    shorthands = (Shorthand("--signed", ("a_signed", "b_signed"), "both operands two's "
+                            "complement", value=True),
+                  Shorthand("--unsigned", ("a_signed", "b_signed"), "both operands unsigned",
+                            value=False))
 
     def default_name(self):
         sa = "s" if self.a_signed else "u"
@@ -172,108 +129,135 @@ class MacConfig(_Params):
 
 
 @dataclass(frozen=True)
-class LMulConfig(_Params):
+class LMulConfig(Config):
     """Parameters of the L-Mul multiplier (:class:`hdl.fp.lmul.LMul`).
 
     Parameters
     ----------
     format : str
         Operand and result format: ``bf16``, ``fp16``, ``fp32``, ``e4m3fn``, ``e5m2``,
-        ``e2m1fn``, ``eXmY`` or ``eXmYfn`` (see :mod:`tpegen.formats`).
+        ``e2m1fn``, ``eXmY`` or ``eXmYfn`` (see :mod:`tpegen.formats`). L-Mul adds the two
+        operands' ``[exponent|mantissa]`` fields as one integer, so both have this format.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    format: str = "bf16"
-    name: str = None
+    format: str = param("format", "bf16", help=f"operand and result format: {FORMAT_HELP}")
+    name: str = _name()
 
     kind = "lmul"
 
-    def __post_init__(self):
-        from .formats import parse_format
-        fmt = parse_format(self.format)
-        object.__setattr__(self, "format", fmt.name)
-        if self.name is None:
-            object.__setattr__(self, "name", f"lmul_{fmt.name}")
-        elif not (isinstance(self.name, str) and self.name.isidentifier()
-                  and self.name.isascii()):
-            raise ParameterError(f"name={self.name!r} must be a Verilog identifier "
-                                 "(letters, digits, underscores, not starting with a digit)")
+    def default_name(self):
+        return f"lmul_{self.format}"
 
     @property
     def fmt(self):
-        from .formats import parse_format
         return parse_format(self.format)
+
+    @property
+    def fa(self):
+        return self.fmt
+
+    fb = fout = fin = fa
 
     @property
     def latency(self):
         """The result is registered: one clock edge from the operands."""
         return 1
 
+
+_APPROX = ("normalize == 'approx' or ({0} == {1!r})",
+           "{0}={{{0}!r}} needs normalize='approx' (exact normalization has {0}={1!r})")
+
+
+def _needs_approx(parameter, exact):
+    expression, message = _APPROX
+    return Constraint(expression.format(parameter, exact), message.format(parameter, exact))
+
+
+class _Fp(Config):
+    """What the FMA-datapath configurations share: per-operand formats, ``fin`` for units
+    whose operands share one format, and the ``--in`` shorthand."""
+
+    aliases = {"fmt_in": ("fmt_a", "fmt_b")}
+    shorthands = (Shorthand("--in", ("fmt_a", "fmt_b"), f"format of both a and b: "
+                            f"{FORMAT_HELP}"),)
+
+    @property
+    def fa(self):
+        return parse_format(self.fmt_a)
+
+    @property
+    def fb(self):
+        return parse_format(self.fmt_b)
+
+    @property
+    def facc(self):
+        return parse_format(self.fmt_acc)
+
     @property
     def fin(self):
-        """The operand format (as for every FP unit)."""
-        return self.fmt
+        """The multiplicand format, when ``a`` and ``b`` share one."""
+        if self.fmt_a != self.fmt_b:
+            raise AttributeError(f"{self.name}: a and b have different formats "
+                                 f"({self.fmt_a}, {self.fmt_b}); use fa and fb")
+        return self.fa
 
-    def golden(self):
-        """The golden function ``(a, b) -> result`` of this configuration."""
-        from golden.fp.lmul import lmul
-        return lambda a, b: lmul(a, b, self.fmt)
+    @property
+    def fmt_in(self):
+        return self.fmt_a if self.fmt_a == self.fmt_b else None
 
-
-ROUNDINGS = ("rne", "rtz")
-NORMALIZATIONS = ("exact", "approx")
-ACCUMULATORS = ("rounded", "unnormalized")
-GRANULARITIES = (1, 2, 4, 8, 16)
-MAX_FMA_DEPTH = 4
-MAX_GUARD = 16
-
-
-def _check_name(name):
-    if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
-        raise ParameterError(f"name={name!r} must be a Verilog identifier "
-                             "(letters, digits, underscores, not starting with a digit)")
+    def _formats_name(self):
+        """``<a>_<acc>`` or ``<a>x<b>_<acc>``: the name part of the formats."""
+        ins = self.fmt_a if self.fmt_a == self.fmt_b else f"{self.fmt_a}x{self.fmt_b}"
+        return f"{ins}_{self.fmt_acc}"
 
 
-def _check_format(name, value, max_width=32):
-    from .formats import parse_format
-    try:
-        fmt = parse_format(value)
-    except ParameterError as error:
-        raise ParameterError(f"{name}: {error}") from None
-    if fmt.width > max_width:
-        raise ParameterError(f"{name}={fmt.name} is {fmt.width} bits wide: allowed formats "
-                             f"of 3..{max_width} bits")
-    return fmt
+def _fmt_fields():
+    return dict(
+        fmt_a=param("format", "bf16", flag="--a-format", help=f"format of a: {FORMAT_HELP}"),
+        fmt_b=param("format", "bf16", flag="--b-format", help=f"format of b: {FORMAT_HELP}"),
+        fmt_acc=param("format", "fp32", flag="--acc",
+                      help="format of the addend/accumulator and of the result"),
+        rounding=param("choice", "rne", choices=ROUNDINGS, help="rne (to nearest even) | rtz"),
+        subnormals=param("bool", True, help="gradual underflow (else flush to zero)"),
+    )
 
 
-def _check_exact(param, value, exact):
-    if value != exact:
-        raise ParameterError(f"{param}={value!r} needs normalize='approx' "
-                             f"(exact normalization has {param}={exact!r})")
+def _approx_fields(extension_hi):
+    return dict(
+        normalize=param("choice", "exact", choices=NORMALIZATIONS,
+                        help="exact, or approx (window, granularity, guard, extension)"),
+        window=param("int", None, optional=True, lo=1, hi="layout.width",
+                     help="approx: leading-zero window in bits (default: the whole window)"),
+        granularity=param("int", 1, choices=GRANULARITIES,
+                          help="approx: normalization shifts in multiples of this"),
+        guard=param("int", 0, lo=0, hi=MAX_GUARD,
+                    help="approx: extra significand bits kept before the readout"),
+        extension=param("int", None, optional=True, lo=0, hi=extension_hi,
+                        help="approx: addend bits kept below the product (default: all, "
+                             "exact)"),
+    )
 
 
-def _check_window(cfg):
-    """Check ``cfg.window`` and ``cfg.extension`` against its alignment window
-    ``cfg.layout`` (read once the extension, which sets its width, is known to be valid)."""
-    if cfg.normalize == "exact":
-        _check_exact("window", cfg.window, None)
-        _check_exact("extension", cfg.extension, None)
-    if cfg.extension is not None:
-        _check_int("extension", cfg.extension, 0, cfg.layout.pc + 2)
-    if cfg.window is not None:
-        _check_int("window", cfg.window, 1, cfg.layout.width)
+_APPROX_RULES = (_needs_approx("granularity", 1), _needs_approx("guard", 0),
+                 _needs_approx("window", None), _needs_approx("extension", None))
+
+
+def _approx_suffix(cfg):
+    return (f"w{cfg.window_bits}g{cfg.granularity}k{cfg.guard}"
+            + ("" if cfg.extension is None else f"e{cfg.extension}"))
 
 
 @dataclass(frozen=True)
-class FmaConfig(_Params):
+class FmaConfig(_Fp):
     """Parameters of the floating-point fused multiply-add (:class:`hdl.fp.fma.Fma`).
 
     Parameters
     ----------
-    fmt_in : str
-        Format of the multiplicands ``a`` and ``b`` (any format of :mod:`tpegen.formats`,
-        at most 32 bits).
+    fmt_a, fmt_b : str
+        Formats of the multiplicands ``a`` and ``b`` (any format of :mod:`tpegen.formats`,
+        at most 32 bits; they may differ, e.g. ``e4m3fn`` x ``e5m2``). ``fmt_in`` sets both.
     fmt_acc : str
         Format of the addend ``c`` and of the result.
     rounding : str
@@ -298,74 +282,48 @@ class FmaConfig(_Params):
         Addend bits kept below the product's last place in the alignment window, 0..pc + 2
         (``pc`` = ``fmt_acc`` significand bits); ``None``: pc + 2, which is exact. Fewer
         narrow the adder and the shifters; the addend bits below are ORed into one sticky bit.
+    handshake : bool
+        valid/ready on the inputs and on the result (:mod:`hdl.stream`): a stalled output
+        holds the pipeline's results without losing or duplicating one.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    fmt_in: str = "bf16"
-    fmt_acc: str = "fp32"
-    rounding: str = "rne"
-    subnormals: bool = True
-    depth: int = 2
-    normalize: str = "exact"
-    window: int = None
-    granularity: int = 1
-    guard: int = 0
-    extension: int = None
-    name: str = None
+    fmt_in: InitVar[str] = None
+    fmt_a: str = _fmt_fields()["fmt_a"]
+    fmt_b: str = _fmt_fields()["fmt_b"]
+    fmt_acc: str = _fmt_fields()["fmt_acc"]
+    rounding: str = _fmt_fields()["rounding"]
+    subnormals: bool = _fmt_fields()["subnormals"]
+    depth: int = param("int", 2, lo=1, hi=MAX_FMA_DEPTH, help="pipeline registers = latency")
+    normalize: str = _approx_fields(0)["normalize"]
+    granularity: int = _approx_fields(0)["granularity"]
+    guard: int = _approx_fields(0)["guard"]
+    extension: int = _approx_fields("facc.man_bits + 3")["extension"]
+    window: int = _approx_fields(0)["window"]
+    handshake: bool = param("bool", False, help="valid/ready on the inputs and the result")
+    name: str = _name()
 
     kind = "fma"
-
-    def __post_init__(self):
-        fin = _check_format("fmt_in", self.fmt_in)
-        facc = _check_format("fmt_acc", self.fmt_acc)
-        object.__setattr__(self, "fmt_in", fin.name)
-        object.__setattr__(self, "fmt_acc", facc.name)
-        _check_choice("rounding", self.rounding, ROUNDINGS)
-        _check_bool("subnormals", self.subnormals)
-        _check_int("depth", self.depth, 1, MAX_FMA_DEPTH)
-        _check_choice("normalize", self.normalize, NORMALIZATIONS)
-        if self.normalize == "exact":
-            for param, value, exact in (("granularity", self.granularity, 1),
-                                        ("guard", self.guard, 0)):
-                _check_exact(param, value, exact)
-        _check_int("guard", self.guard, 0, MAX_GUARD)
-        if self.granularity not in GRANULARITIES:
-            raise ParameterError(f"granularity={self.granularity!r} is not allowed: choose "
-                                 f"one of {', '.join(map(str, GRANULARITIES))}")
-        _check_window(self)
-        if self.name is None:
-            object.__setattr__(self, "name", self.default_name())
-        else:
-            _check_name(self.name)
+    constraints = _APPROX_RULES
 
     def default_name(self):
-        parts = ["fma", self.fmt_in, self.fmt_acc]
+        parts = ["fma", self._formats_name()]
         if self.rounding != "rne":
             parts.append(self.rounding)
         if not self.subnormals:
             parts.append("ftz")
         parts.append(f"d{self.depth}")
         if self.normalize == "approx":
-            parts.append(f"w{self.window_bits}g{self.granularity}k{self.guard}"
-                         + ("" if self.extension is None else f"e{self.extension}"))
+            parts.append(_approx_suffix(self))
+        if self.handshake:
+            parts.append("hs")
         return "_".join(parts)
 
     @property
-    def fin(self):
-        from .formats import parse_format
-        return parse_format(self.fmt_in)
-
-    @property
-    def facc(self):
-        from .formats import parse_format
-        return parse_format(self.fmt_acc)
-
-    @property
     def layout(self):
-        """The alignment window (:func:`golden.fp.fma.layout`)."""
-        from golden.fp.fma import layout
-        return layout(self.fin, self.facc, self.guard, self.extension)
+        """The alignment window (:func:`tpegen.formats.layout`)."""
+        return layout(self.fa, self.facc, self.guard, self.extension, fmt_b=self.fb)
 
     @property
     def window_bits(self):
@@ -382,26 +340,15 @@ class FmaConfig(_Params):
         """Clock edges from the operands to ``result``: the pipeline depth."""
         return self.depth
 
-    def golden(self):
-        """The golden function ``(a, b, c) -> result`` of this configuration."""
-        from golden.fp.fma import fma, fma_approx
-        options = dict(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
-                       subnormals=self.subnormals)
-        if self.normalize == "exact":
-            return lambda a, b, c: fma(a, b, c, **options)
-        return lambda a, b, c: fma_approx(a, b, c, window=self.window,
-                                          granularity=self.granularity, guard=self.guard,
-                                          extension=self.extension, **options)
-
 
 @dataclass(frozen=True)
-class FMacConfig(_Accumulator):
+class FMacConfig(_Fp):
     """Parameters of the floating-point multiply-accumulate unit (:class:`hdl.fp.fmac.FMac`):
     ``acc <- acc + a*b`` every enabled cycle, through the FMA datapath.
 
     Parameters
     ----------
-    fmt_in, fmt_acc, rounding, subnormals, normalize, window, granularity, guard, extension
+    fmt_a, fmt_b, fmt_acc, rounding, subnormals, normalize, window, granularity, guard, extension
         As for :class:`FmaConfig` (the accumulator has format ``fmt_acc``).
     accumulator : str
         ``rounded``: the register holds an ``fmt_acc`` number, rounded every step
@@ -415,36 +362,44 @@ class FMacConfig(_Accumulator):
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    fmt_in: str = "bf16"
-    fmt_acc: str = "fp32"
-    rounding: str = "rne"
-    subnormals: bool = True
-    normalize: str = "exact"
-    window: int = None
-    granularity: int = 1
-    guard: int = 0
-    extension: int = None
-    accumulator: str = "rounded"
-    name: str = None
+    fmt_in: InitVar[str] = None
+    fmt_a: str = _fmt_fields()["fmt_a"]
+    fmt_b: str = _fmt_fields()["fmt_b"]
+    fmt_acc: str = _fmt_fields()["fmt_acc"]
+    rounding: str = _fmt_fields()["rounding"]
+    subnormals: bool = _fmt_fields()["subnormals"]
+    accumulator: str = param("choice", "rounded", choices=ACCUMULATORS,
+                             help="rounded: round into fmt_acc every step; unnormalized: "
+                                  "keep the sum unnormalized, round only at the output")
+    handshake: bool = param("bool", False, help="valid/ready on the inputs and the result")
+    normalize: str = _approx_fields(0)["normalize"]
+    granularity: int = _approx_fields(0)["granularity"]
+    guard: int = _approx_fields(0)["guard"]
+    extension: int = _approx_fields("facc.man_bits + 3 + (guard + 1 if accumulator == "
+                                    "'unnormalized' else 0)")["extension"]
+    window: int = _approx_fields(0)["window"]
+    name: str = _name()
 
     kind = "fmac"
+    constraints = _APPROX_RULES
 
-    def __post_init__(self):
-        _check_choice("accumulator", self.accumulator, ACCUMULATORS)
-        fma = self.fma                  # validates the parameters it shares
-        object.__setattr__(self, "fmt_in", fma.fmt_in)
-        object.__setattr__(self, "fmt_acc", fma.fmt_acc)
-        if self.unnormalized:           # window and extension refer to its own window
-            _check_window(self)
-        if self.name is None:
-            name = "fmac" + fma.name[len("fma"):].replace("_d1", "")
-            if self.unnormalized:       # fmac_<in>_<acc>[_rtz][_ftz]_w<W>g<G>k<K>[e<E>]_un
-                name = name.split("_w")[0] + (
-                    f"_w{self.window_bits}g{self.granularity}k{self.guard}"
-                    + ("" if self.extension is None else f"e{self.extension}") + "_un")
-            object.__setattr__(self, "name", name)
-        else:
-            _check_name(self.name)
+    def validate(self):
+        super().validate()
+        self.fma  # noqa: B018 (the FMA datapath's own checks)
+
+    def default_name(self):
+        name = "fmac_" + self._formats_name()
+        if self.rounding != "rne":
+            name += "_" + self.rounding
+        if not self.subnormals:
+            name += "_ftz"
+        if self.normalize == "approx" or self.unnormalized:
+            name += "_" + _approx_suffix(self)
+        if self.unnormalized:
+            name += "_un"
+        if self.handshake:
+            name += "_hs"
+        return name
 
     @property
     def unnormalized(self):
@@ -452,45 +407,40 @@ class FMacConfig(_Accumulator):
 
     @property
     def fma(self):
-        """The FMA datapath in the accumulation loop (validates the shared parameters; with
-        the unnormalized accumulator, its window and extension stay at their defaults)."""
+        """The FMA datapath in the accumulation loop (with the unnormalized accumulator its
+        window and extension stay at their defaults)."""
         own = {} if self.unnormalized else dict(window=self.window, extension=self.extension)
-        return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
-                         subnormals=self.subnormals, depth=1, normalize=self.normalize,
-                         granularity=self.granularity, guard=self.guard, **own)
+        return FmaConfig(fmt_a=self.fmt_a, fmt_b=self.fmt_b, fmt_acc=self.fmt_acc,
+                         rounding=self.rounding, subnormals=self.subnormals, depth=1,
+                         normalize=self.normalize, granularity=self.granularity,
+                         guard=self.guard, **own)
 
     @property
     def layout(self):
         """The alignment window of the loop: the FMA's, or with the unnormalized accumulator
         the one whose addend is the accumulator's significand
-        (:func:`golden.fp.fma.unnormalized_layout`)."""
+        (:func:`tpegen.formats.unnormalized_layout`)."""
         if not self.unnormalized:
-            return self.fma.layout
-        from golden.fp.fma import unnormalized_layout
-        return unnormalized_layout(self.fin, self.facc, self.guard, self.extension)
+            return layout(self.fa, self.facc, self.guard, self.extension, fmt_b=self.fb)
+        return unnormalized_layout(self.fa, self.facc, self.guard, self.extension,
+                                   fmt_b=self.fb)
 
     @property
     def window_bits(self):
         return self.layout.width if self.window is None else self.window
 
-    def model(self):
-        """The golden cycle model (:class:`golden.fp.fma.Mac` or
-        :class:`golden.fp.fma.UnnormalizedMac`)."""
-        from golden.fp.fma import Mac, UnnormalizedMac
-        options = dict(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
-                       subnormals=self.subnormals)
-        approx = dict(window=self.window, granularity=self.granularity, guard=self.guard,
-                      extension=self.extension)
-        if self.unnormalized:
-            return UnnormalizedMac(**options, **approx)
-        return Mac(**options, **(approx if self.normalize == "approx" else {}))
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
 
 
 @dataclass(frozen=True)
-class FpMulConfig(_Params):
+class FpMulConfig(Config):
     """Parameters of the exact floating-point multiplier (:class:`hdl.fp.fpmul.FpMul`):
     ``round(a*b)``, the FMA datapath with the addend tied to ``-0`` (IEEE 754: ``a*b + (-0)``
-    is ``a*b`` exactly, signed zeros included). The baseline L-Mul is compared with.
+    is ``a*b`` exactly, signed zeros included). The baseline L-Mul is compared with, so it
+    has L-Mul's single format.
 
     Parameters
     ----------
@@ -502,21 +452,16 @@ class FpMulConfig(_Params):
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    format: str = "bf16"
-    rounding: str = "rne"
-    subnormals: bool = True
-    name: str = None
+    format: str = param("format", "bf16", help=f"operand and result format: {FORMAT_HELP}")
+    rounding: str = _fmt_fields()["rounding"]
+    subnormals: bool = _fmt_fields()["subnormals"]
+    name: str = _name()
 
     kind = "fpmul"
 
-    def __post_init__(self):
-        object.__setattr__(self, "format", self.fma.fmt_in)
-        if self.name is None:
-            object.__setattr__(self, "name", "fpmul" + self.fma.name[len("fma"):]
-                               .replace(f"_{self.format}_{self.format}", f"_{self.format}")
-                               .replace("_d1", ""))
-        else:
-            _check_name(self.name)
+    def default_name(self):
+        return "fpmul" + self.fma.name[len("fma"):].replace(
+            f"_{self.format}_{self.format}", f"_{self.format}").replace("_d1", "")
 
     @property
     def fma(self):
@@ -525,84 +470,81 @@ class FpMulConfig(_Params):
 
     @property
     def fmt(self):
-        return self.fma.fin
+        return parse_format(self.format)
 
-    @property
-    def fin(self):
-        """The operand format (as for every FP unit)."""
-        return self.fma.fin
+    fa = fb = facc = fin = fmt
 
     @property
     def latency(self):
         """The product is registered: one clock edge from the operands."""
         return 1
 
-    def golden(self):
-        from golden.fp.fma import fma
-        fmt = self.fmt
-        minus_zero = 1 << (fmt.width - 1)
-        return lambda a, b: fma(a, b, minus_zero, fmt_in=fmt, fmt_acc=fmt,
-                                rounding=self.rounding, subnormals=self.subnormals)
-
 
 @dataclass(frozen=True)
-class LMacConfig(_Accumulator):
+class LMacConfig(Config):
     """Parameters of the L-Mul multiply-accumulate unit (:class:`hdl.fp.lmul.LMac`):
     ``acc <- round(acc + lmul(a, b))``; the L-Mul product (format ``fmt_in``) enters the FMA
     datapath as ``lmul(a, b) * 1.0 + acc``, so the addition is exact with one rounding.
 
     Parameters
     ----------
-    fmt_in, fmt_acc, rounding, subnormals
+    fmt_in : str
+        Format of both multiplicands (L-Mul adds their fields as one integer).
+    fmt_acc, rounding, subnormals
         As for :class:`FmaConfig`.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    fmt_in: str = "bf16"
-    fmt_acc: str = "fp32"
-    rounding: str = "rne"
-    subnormals: bool = True
-    name: str = None
+    fmt_in: str = param("format", "bf16", flag="--in", help=f"format of a and b: {FORMAT_HELP}")
+    fmt_acc: str = _fmt_fields()["fmt_acc"]
+    rounding: str = _fmt_fields()["rounding"]
+    subnormals: bool = _fmt_fields()["subnormals"]
+    name: str = _name()
 
     kind = "lmac"
+    constraints = (Constraint("fin.man_bits >= 1", "fmt_in={fmt_in} has no mantissa bits: "
+                              "L-Mul needs man_bits >= 1"),)
 
-    def __post_init__(self):
-        fma = self.fma
-        object.__setattr__(self, "fmt_in", fma.fmt_in)
-        object.__setattr__(self, "fmt_acc", fma.fmt_acc)
-        if fma.fin.man_bits == 0:
-            raise ParameterError(f"fmt_in={fma.fmt_in} has no mantissa bits: L-Mul needs "
-                                 "man_bits >= 1")
-        if self.name is None:
-            object.__setattr__(self, "name", "lmac" + fma.name[len("fma"):].replace("_d1", ""))
-        else:
-            _check_name(self.name)
+    def default_name(self):
+        return "lmac" + self.fma.name[len("fma"):].replace("_d1", "")
+
+    @property
+    def fin(self):
+        return parse_format(self.fmt_in)
+
+    fa = fb = fin
+
+    @property
+    def facc(self):
+        return parse_format(self.fmt_acc)
 
     @property
     def fma(self):
         return FmaConfig(fmt_in=self.fmt_in, fmt_acc=self.fmt_acc, rounding=self.rounding,
                          subnormals=self.subnormals, depth=1)
 
-    def model(self):
-        """The golden cycle model (:class:`golden.fp.lmul.LMac`)."""
-        from golden.fp.lmul import LMac
-        return LMac(fmt_in=self.fin, fmt_acc=self.facc, rounding=self.rounding,
-                    subnormals=self.subnormals)
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
 
 
-CONFIGS = {"mac": MacConfig, "lmul": LMulConfig, "fma": FmaConfig, "fmac": FMacConfig,
-           "fpmul": FpMulConfig, "lmac": LMacConfig}
+CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,
+                                     FpMulConfig, LMacConfig)}
+
+
+def config_class(kind):
+    """The configuration class of ``kind`` (:class:`ParameterError` if unknown)."""
+    if kind not in CONFIGS:
+        raise ParameterError(f"kind={kind!r} is not allowed: choose one of "
+                             + ", ".join(CONFIGS))
+    return CONFIGS[kind]
 
 
 def config_from_dict(kind, params):
     """Build a config of ``kind`` from a dict (a manifest's ``parameters``)."""
-    if kind not in CONFIGS:
-        raise ParameterError(f"kind={kind!r} is not allowed: choose one of "
-                             + ", ".join(CONFIGS))
-    cls = CONFIGS[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(params) - names
-    if unknown:
-        raise ParameterError(f"unknown {kind} parameter(s): {', '.join(sorted(unknown))}")
-    return cls(**params)
+    return config_class(kind).from_dict(params)
+
+
+del dataclasses

@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .config import ParameterError
+from .errors import ParameterError
 
-__all__ = ["FloatFormat", "FORMATS", "parse_format", "POLICIES"]
+__all__ = ["FloatFormat", "FORMATS", "parse_format", "POLICIES", "Layout", "layout",
+           "unnormalized_layout"]
 
 POLICIES = ("ieee", "fn", "finite")
 
@@ -162,3 +163,57 @@ def parse_format(text):
     exp_bits, man_bits = int(match.group(1)), int(match.group(2))
     policy = "fn" if match.group(3) else "ieee"
     return FloatFormat(exp_bits, man_bits, policy=policy)
+
+
+# --- the alignment window of the FMA datapath ----------------------------------------------
+#
+# Part of the spec of the approximate schemes (docs/fp.md), shared by the configuration (its
+# ranges), the golden models and the generators:
+#
+#   position 0                      sticky position (anything below position 1)
+#   positions [L, L + pp)           the product significand, L = extension + guard
+#   addend LSB at Ec - ref          at most T = L + pp + 2 + guard (then the product is sticky)
+#   Wm = T + pc                     magnitude bits of the window
+#
+# with pp = (m_a + 1) + (m_b + 1) product bits and pc = m_acc + 1 addend bits.
+
+@dataclass(frozen=True)
+class Layout:
+    """The alignment window of an FMA (see the comment above)."""
+
+    pp: int
+    pc: int
+    guard: int
+    extension: int = None   # addend bits kept below the product (None: pc + 2, exact)
+
+    @property
+    def low(self):          # L
+        extension = self.pc + 2 if self.extension is None else self.extension
+        return extension + self.guard
+
+    @property
+    def top(self):          # T
+        return self.low + self.pp + 2 + self.guard
+
+    @property
+    def width(self):        # Wm
+        return self.top + self.pc
+
+
+def _product_bits(fmt_a, fmt_b):
+    fa = parse_format(fmt_a)
+    fb = fa if fmt_b is None else parse_format(fmt_b)
+    return fa.man_bits + 1 + fb.man_bits + 1
+
+
+def layout(fmt_a, fmt_acc, guard=0, extension=None, *, fmt_b=None):
+    """The FMA's window for ``fmt_a`` x ``fmt_b`` (default: ``fmt_a``) + ``fmt_acc``."""
+    return Layout(pp=_product_bits(fmt_a, fmt_b), pc=parse_format(fmt_acc).man_bits + 1,
+                  guard=guard, extension=extension)
+
+
+def unnormalized_layout(fmt_a, fmt_acc, guard=0, extension=None, *, fmt_b=None):
+    """The window of the unnormalized accumulator: a ``pc = m_acc + 2 + guard``-bit addend
+    (the accumulator's significand, carry included), no guard positions."""
+    return Layout(pp=_product_bits(fmt_a, fmt_b), pc=parse_format(fmt_acc).man_bits + 2 + guard,
+                  guard=0, extension=extension)

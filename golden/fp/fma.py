@@ -1,8 +1,9 @@
 """Exact fused multiply-add: ``round(a*b + c)`` with one rounding, written from IEEE 754-2019
 §5.4.1 and §6 (special values) with exact rational arithmetic.
 
-``a`` and ``b`` are in ``fmt_in``; ``c`` and the result in ``fmt_acc`` (they may differ: bf16 x
-bf16 + fp32 -> fp32, fp8 x fp8 + fp16 -> fp16). Special cases:
+``a`` is in ``fmt_a``, ``b`` in ``fmt_b``, ``c`` and the result in ``fmt_acc``; all three may
+differ (bf16 x bf16 + fp32 -> fp32, e4m3fn x e5m2 + fp16 -> fp16). ``fmt_in=`` sets ``fmt_a``
+and ``fmt_b`` at once. Special cases:
 
 * any NaN operand, ``0 * inf``, and ``inf - inf`` give the accumulator format's canonical NaN;
 * an infinite product or addend gives that infinity;
@@ -20,23 +21,42 @@ with the NaN's sign; tpegen never uses such a format as an accumulator by defaul
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tpegen.formats import parse_format
+# the alignment window is part of the spec shared with the generators: one definition
+from tpegen.formats import Layout, layout, parse_format, unnormalized_layout
 
 from .codec import Value, decode, encode, round_integer
 
 __all__ = ["fma", "Mac", "fma_approx", "layout", "Layout", "UnnormalizedMac",
-           "unnormalized_layout"]
+           "unnormalized_layout", "operand_formats"]
 
 
 def _overflow_policy(fmt):
     return "inf" if fmt.policy == "ieee" else "saturate"
 
 
-def fma(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
-    """Bit pattern of ``round(a*b + c)``; ``a``, ``b``, ``c`` are bit patterns."""
-    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
-    va = decode(a, fin, subnormals=subnormals)
-    vb = decode(b, fin, subnormals=subnormals)
+def operand_formats(fmt_a=None, fmt_b=None, fmt_in=None):
+    """``(fa, fb)``, the parsed formats of ``a`` and ``b``: ``fmt_in`` is a shorthand for both;
+    ``fmt_b`` defaults to ``fmt_a``."""
+    if fmt_in is not None:
+        fin = parse_format(fmt_in)
+        for given in (fmt_a, fmt_b):
+            if given is not None and parse_format(given) != fin:
+                raise TypeError(f"fmt_in={fin} conflicts with fmt_a={fmt_a}, fmt_b={fmt_b}")
+        return fin, fin
+    if fmt_a is None:
+        raise TypeError("the operand formats are missing: give fmt_a and fmt_b (or fmt_in)")
+    fa = parse_format(fmt_a)
+    return fa, fa if fmt_b is None else parse_format(fmt_b)
+
+
+def fma(a, b, c, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, rounding="rne",
+        subnormals=True):
+    """Bit pattern of ``round(a*b + c)``; ``a`` (format ``fmt_a``), ``b`` (``fmt_b``) and ``c``
+    (``fmt_acc``) are bit patterns; ``fmt_in`` sets ``fmt_a`` and ``fmt_b``."""
+    fa, fb = operand_formats(fmt_a, fmt_b, fmt_in)
+    facc = parse_format(fmt_acc)
+    va = decode(a, fa, subnormals=subnormals)
+    vb = decode(b, fb, subnormals=subnormals)
     vc = decode(c, facc, subnormals=subnormals)
     sp = va.sign ^ vb.sign
     nan = Value("nan", 0)
@@ -63,11 +83,14 @@ def fma(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
 
 class Mac:
     """Cycle model of an accumulating FMA: ``acc <- fma(a, b, acc)`` on ``enable``; ``clear``
-    starts from ``+0``. Bit patterns in and out. Given any of ``window``, ``granularity`` or
+    starts from ``+0``. Bit patterns in and out (``a`` in ``fmt_a``, ``b`` in ``fmt_b``, the
+    accumulator in ``fmt_acc``). Given any of ``window``, ``granularity`` or
     ``guard``, each step is :func:`fma_approx` instead."""
 
-    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, **approx):
-        options = dict(fmt_in=fmt_in, fmt_acc=fmt_acc, rounding=rounding,
+    def __init__(self, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, rounding="rne",
+                 subnormals=True, **approx):
+        fa, fb = operand_formats(fmt_a, fmt_b, fmt_in)
+        options = dict(fmt_a=fa, fmt_b=fb, fmt_acc=fmt_acc, rounding=rounding,
                        subnormals=subnormals)
         step = fma_approx if approx else fma
         self.step = lambda a, b, c: step(a, b, c, **options, **approx)
@@ -88,42 +111,15 @@ class Mac:
 # of the FMA datapath, so the window layout is part of the spec:
 #
 #   position 0                      sticky position (anything below position 1)
-#   positions [L, L + pp)           the product significand, L = pc + 2 + guard
+#   positions [L, L + pp)           the product significand, L = extension + guard
+#                                   (extension = pc + 2 by default)
 #   addend LSB at Ec - ref          at most T = L + pp + 2 + guard (then the product is sticky)
 #   Wm = T + pc                     magnitude bits of the window
 #   ref = max(Ep - L, Ec - T)       exponent of position 0 (Ec - T only for a non-zero addend)
 #
-# with pp = 2 (m_in + 1) product bits, pc = m_acc + 1 addend bits, Ep the exponent of the
-# product's LSB and Ec that of the addend's LSB.
-
-@dataclass(frozen=True)
-class Layout:
-    """The alignment window of an FMA (see the comment above)."""
-
-    pp: int
-    pc: int
-    guard: int
-    extension: int = None   # addend bits kept below the product (None: pc + 2, exact)
-
-    @property
-    def low(self):          # L
-        extension = self.pc + 2 if self.extension is None else self.extension
-        return extension + self.guard
-
-    @property
-    def top(self):          # T
-        return self.low + self.pp + 2 + self.guard
-
-    @property
-    def width(self):        # Wm
-        return self.top + self.pc
-
-
-def layout(fmt_in, fmt_acc, guard=0, extension=None):
-    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
-    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 1, guard=guard,
-                  extension=extension)
-
+# with pp = (m_a + 1) + (m_b + 1) product bits, pc = m_acc + 1 addend bits, Ep the exponent
+# of the product's LSB and Ec that of the addend's LSB. ``Layout``, ``layout`` and
+# ``unnormalized_layout`` are those of :mod:`tpegen.formats` (re-exported here).
 
 def _significand(value, fmt):
     """``(integer significand, exponent of its last place)`` of a finite value."""
@@ -133,20 +129,20 @@ def _significand(value, fmt):
     return int(sig), lsb
 
 
-def _window_sum(va, vb, vc, fin, facc, lay):
+def _window_sum(va, vb, vc, fa, fb, facc, lay):
     """The aligned sum as the datapath forms it: ``(ref, magnitude, sign)``. The product's
     significand sits at position ``L``; the addend's at ``Ec - ref`` (at most ``T``), its bits
     below position 0 ORed into position 0; ``ref = max(Ep - L, Ec - T)`` is the exponent of
     position 0. With the default extension this rounds like the exact sum (docs/fp.md)."""
     addend = _significand(vc, facc) if vc.kind == "finite" else None
-    return _align(va, vb, fin, addend, vc.sign, lay)
+    return _align(va, vb, fa, fb, addend, vc.sign, lay)
 
 
-def _align(va, vb, fin, addend, addend_sign, lay):
+def _align(va, vb, fa, fb, addend, addend_sign, lay):
     """:func:`_window_sum` with the addend given as ``(significand, exponent of its last
-    place)``, or ``None`` for a zero addend."""
-    pa, ea = _significand(va, fin)
-    pb, eb = _significand(vb, fin)
+    place)``, or ``None`` for a zero addend; ``va`` is in format ``fa``, ``vb`` in ``fb``."""
+    pa, ea = _significand(va, fa)
+    pb, eb = _significand(vb, fb)
     product, ref = pa * pb, ea + eb - lay.low
     shifted = 0
     if addend is not None:
@@ -178,8 +174,8 @@ def _round_fraction(x, rounding):
     return round_integer(q, x - q, rounding)
 
 
-def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,
-               granularity=1, guard=0, extension=None):
+def fma_approx(a, b, c, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, rounding="rne",
+               subnormals=True, window=None, granularity=1, guard=0, extension=None):
     """Bit pattern of the approximate-normalization FMA (docs/fp.md).
 
     The aligned sum of the alignment window (:func:`_window_sum`; ``extension`` addend bits
@@ -188,20 +184,22 @@ def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, win
     into ``fmt_acc`` (the readout). The leading-zero count ``lz`` in the window is replaced
     by ``floor(min(lz, window) / granularity) * granularity``. With ``window >= Wm``,
     ``granularity=1``, ``guard=0`` and ``extension=None`` this is :func:`fma` bit for bit.
+    Formats as for :func:`fma`.
     """
-    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
-    va = decode(a, fin, subnormals=subnormals)
-    vb = decode(b, fin, subnormals=subnormals)
+    fa, fb = operand_formats(fmt_a, fmt_b, fmt_in)
+    facc = parse_format(fmt_acc)
+    va = decode(a, fa, subnormals=subnormals)
+    vb = decode(b, fb, subnormals=subnormals)
     vc = decode(c, facc, subnormals=subnormals)
     specials = {"nan", "inf"} & {va.kind, vb.kind, vc.kind}
     product_zero = "zero" in (va.kind, vb.kind)
     if specials or product_zero:
         # no rounding happens: specials, and c (or a signed zero) when the product is zero
-        return fma(a, b, c, fmt_in=fin, fmt_acc=facc, rounding=rounding,
+        return fma(a, b, c, fmt_a=fa, fmt_b=fb, fmt_acc=facc, rounding=rounding,
                    subnormals=subnormals)
-    lay = layout(fin, facc, guard, extension)
+    lay = layout(fa, facc, guard, extension, fmt_b=fb)
     window = lay.width if window is None else window
-    ref, mag, sign = _window_sum(va, vb, vc, fin, facc, lay)
+    ref, mag, sign = _window_sum(va, vb, vc, fa, fb, facc, lay)
     if mag == 0:
         return 0
     lead = mag.bit_length() - 1      # window position of the leading one
@@ -234,14 +232,6 @@ def fma_approx(a, b, c, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, win
 # overflow of ``fmt_acc`` apply only when the accumulator is read:
 # ``result = round(q * 2**scale)``.
 
-def unnormalized_layout(fmt_in, fmt_acc, guard=0, extension=None):
-    """The alignment window of the unnormalized accumulator: a ``pc = m_acc + 2 + guard``-bit
-    addend (the accumulator's significand, carry included), no guard positions."""
-    fin, facc = parse_format(fmt_in), parse_format(fmt_acc)
-    return Layout(pp=2 * (fin.man_bits + 1), pc=facc.man_bits + 2 + guard, guard=0,
-                  extension=extension)
-
-
 @dataclass(frozen=True)
 class Accumulator:
     """State of the unnormalized accumulator: ``kind`` is ``zero``, ``finite``, ``inf`` or
@@ -259,13 +249,15 @@ ZERO = Accumulator("zero")
 class UnnormalizedMac:
     """Cycle model of the FP MAC with the unnormalized accumulator (see the comment above):
     ``state <- step(state, a, b)`` on ``enable`` (``clear``: from ``+0``); :meth:`tick`
-    returns the readout of the new state, a bit pattern of ``fmt_acc``."""
+    returns the readout of the new state, a bit pattern of ``fmt_acc``. Formats as for
+    :func:`fma`."""
 
-    def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True, window=None,
-                 granularity=1, guard=0, extension=None):
-        self.fin, self.facc = parse_format(fmt_in), parse_format(fmt_acc)
+    def __init__(self, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, rounding="rne",
+                 subnormals=True, window=None, granularity=1, guard=0, extension=None):
+        self.fa, self.fb = operand_formats(fmt_a, fmt_b, fmt_in)
+        self.facc = parse_format(fmt_acc)
         self.rounding, self.subnormals = rounding, subnormals
-        self.lay = unnormalized_layout(self.fin, self.facc, guard, extension)
+        self.lay = unnormalized_layout(self.fa, self.facc, guard, extension, fmt_b=self.fb)
         self.window = self.lay.width if window is None else window
         self.granularity = granularity
         self.keep = self.facc.man_bits + 1 + guard          # p
@@ -280,8 +272,8 @@ class UnnormalizedMac:
         return self.read()
 
     def step(self, a, b, acc):
-        va = decode(a, self.fin, subnormals=self.subnormals)
-        vb = decode(b, self.fin, subnormals=self.subnormals)
+        va = decode(a, self.fa, subnormals=self.subnormals)
+        vb = decode(b, self.fb, subnormals=self.subnormals)
         sp = va.sign ^ vb.sign
         kinds = {va.kind, vb.kind}
         product_inf, product_zero = "inf" in kinds, "zero" in kinds
@@ -295,7 +287,7 @@ class UnnormalizedMac:
         if product_zero:
             return Accumulator("zero", sp & acc.sign) if acc.kind == "zero" else acc
         addend = (acc.q, acc.scale) if acc.kind == "finite" else None
-        ref, mag, sign = _align(va, vb, self.fin, addend, acc.sign, self.lay)
+        ref, mag, sign = _align(va, vb, self.fa, self.fb, addend, acc.sign, self.lay)
         if mag == 0:
             return ZERO
         seen = mag - 1 if sign != sp else mag    # the detector's view of a negative sum

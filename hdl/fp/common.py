@@ -1,6 +1,7 @@
 """Building blocks shared by the floating-point generators: operand unpacking, leading-zero
-counting, rounding at a variable position, the unit base class and the accumulation loop. Each is a plain function that adds logic to a
-module and returns the signals it made, named after ``label``."""
+counting, rounding at a variable position, the unit base class and the accumulation loop.
+Each is a plain function that adds logic to a module and returns the signals it made, named
+after ``label``."""
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import wiring
@@ -100,9 +101,10 @@ class FpUnit(wiring.Component):
     keyword parameters when none is given, sets ``formats`` (port -> format name, for the
     manifest) and the ports from :meth:`interface`, and exposes ``latency``.
 
-    Two shapes: ``function`` units (``a``, ``b`` -> ``result`` in ``fmt``) and
-    ``accumulator`` units (``a``, ``b`` in ``fin``, ``clear``, ``enable``, and the
-    accumulator ``result`` in ``facc``).
+    Two shapes: ``function`` units (``a`` in ``fa``, ``b`` in ``fb`` -> ``result`` in
+    ``fmt``; L-Mul and the exact multiplier, whose ``fa`` and ``fb`` are both ``fmt``) and
+    ``accumulator`` units (``a`` in ``fa``, ``b`` in ``fb``, ``clear``, ``enable``, and the
+    accumulator ``result`` in ``facc``). Each port is as wide as its own format.
     """
 
     config_class = None
@@ -113,14 +115,16 @@ class FpUnit(wiring.Component):
             config = self.config_class(**params)
         self.config = config
         self.stats = {}
+        fa, fb = config.fa, config.fb
         if self.shape == "function":
-            fin = fout = config.fin
+            fout = config.fmt
             ports = {}
         else:
-            fin, fout = config.fin, config.facc
+            fout = config.facc
             ports = {"clear": In(1), "enable": In(1)}
-        self.formats = {"a": fin.name, "b": fin.name, "result": fout.name}
-        super().__init__({"a": In(fin.width), "b": In(fin.width), **ports,
+        # the manifest's ``formats``: each port's number format
+        self.formats = {"a": fa.name, "b": fb.name, "result": fout.name}
+        super().__init__({"a": In(fa.width), "b": In(fb.width), **ports,
                           "result": Out(fout.width)})
 
     @property

@@ -5,10 +5,13 @@ Semantics (special values, signed zeros, overflow, flushing) are those of the go
 :func:`golden.fp.fma.fma` (exact) and :func:`golden.fp.fma.fma_approx` (approximate); the
 datapath follows the textbook single-adder FMA (J.-M. Muller et al., *Handbook of
 Floating-Point Arithmetic*, 2nd ed., §9.5; E. Quinnell, *Floating-Point Fused Multiply-Add
-Architectures*, 2007), generalized to an addend format that differs from the input format:
+Architectures*, 2007), generalized to three formats: ``a`` in ``fmt_a``, ``b`` in ``fmt_b``,
+the addend and the result in ``fmt_acc``:
 
-1. **product** -- unpack the operands, multiply the significands (``pp`` bits), and choose
-   the reference exponent ``ref`` of the alignment window (``golden.fp.fma.Layout``): the
+1. **product** -- unpack each operand in its own format, multiply the significands
+   (``pp = (m_a + 1) + (m_b + 1)`` bits), add the exponents (each biased by its own
+   format's bias), and choose
+   the reference exponent ``ref`` of the alignment window (``tpegen.formats.Layout``): the
    product sits at a fixed place ``L`` bits above the bottom, and the addend is shifted right
    from ``T`` bits by ``s``; bits shifted below position 1 become a sticky bit at position 0.
    When the addend is so large that the product falls more than two bits below its last
@@ -31,8 +34,10 @@ normalization and encode (3b, 4).
 
 Members
 -------
-a, b : In(fmt_in.width)
-    Multiplicand bit patterns.
+a : In(fmt_a.width)
+    Multiplicand bit pattern in ``fmt_a``.
+b : In(fmt_b.width)
+    Multiplicand bit pattern in ``fmt_b`` (``fmt_in`` sets both formats).
 c : In(fmt_acc.width)
     Addend bit pattern.
 result : Out(fmt_acc.width)
@@ -65,13 +70,14 @@ class Fma(wiring.Component):
         if config is None:
             config = FmaConfig(**params)
         self.config = config
-        self.fin, self.facc = config.fin, config.facc
-        self.formats = {"a": self.fin.name, "b": self.fin.name, "c": self.facc.name,
+        self.fa, self.fb, self.facc = config.fa, config.fb, config.facc
+        # the manifest's ``formats``: each port's number format
+        self.formats = {"a": self.fa.name, "b": self.fb.name, "c": self.facc.name,
                         "result": self.facc.name}
         # ``combinational``: no registers at all (for units that embed the datapath)
         self.cuts = set() if combinational else set(CUT_ORDER[:config.depth])
         self.stats = {"window_bits": config.layout.width}
-        super().__init__({"a": In(self.fin.width), "b": In(self.fin.width),
+        super().__init__({"a": In(self.fa.width), "b": In(self.fb.width),
                           "c": In(self.facc.width), "result": Out(self.facc.width)})
 
     @property
@@ -102,12 +108,15 @@ def _cut(m, cuts, cut, values):
 
 
 def exponent_width(cfg, lay):
-    """Bits of the signed exponent arithmetic of the datapath of ``cfg`` with window ``lay``."""
-    return max(cfg.fin.exp_bits + 2, cfg.facc.exp_bits + 1) + _bits(lay.width) + 3
+    """Bits of the signed exponent arithmetic of the datapath of ``cfg`` with window ``lay``
+    (the sum of the two operands' biased exponents needs one bit above the wider one)."""
+    exp_bits = max(cfg.fa.exp_bits, cfg.fb.exp_bits)
+    return max(exp_bits + 2, cfg.facc.exp_bits + 1) + _bits(lay.width) + 3
 
 
 def _aligned_sum(m, cfg, lay, a_bits, b_bits, addend, *, cuts, ew, magnitude=True):
-    """Stages 1 and 2: the product of ``a_bits`` and ``b_bits`` and an addend, aligned in the
+    """Stages 1 and 2: the product of ``a_bits`` (format ``cfg.fa``) and ``b_bits``
+    (``cfg.fb``) and an addend, aligned in the
     window ``lay`` and added. ``addend()`` adds the addend's logic and returns ``(c, exp,
     offset, carry)``: an :class:`~.common.Unpacked` whose ``sig`` has ``lay.pc`` bits, the
     exponent of its last place as ``exp - offset``, and a dict of values to carry along the
@@ -115,13 +124,12 @@ def _aligned_sum(m, cfg, lay, a_bits, b_bits, addend, *, cuts, ew, magnitude=Tru
     ``negative`` instead when not ``magnitude``), ``sign``, ``ref`` (exponent of window
     position 0), the special-value flags (``nan``, ``pinf``, ``cinf``, ``pzero``, ``czero``,
     ``psign``, ``csign``) and the carried values."""
-    fin = cfg.fin
-    mi = fin.man_bits
+    fa, fb = cfg.fa, cfg.fb
     wm, low, top = lay.width, lay.low, lay.top
 
     # -- 1. product ---------------------------------------------------------------------
-    a = unpack(m, a_bits, fin, subnormals=cfg.subnormals, label="a")
-    b = unpack(m, b_bits, fin, subnormals=cfg.subnormals, label="b")
+    a = unpack(m, a_bits, fa, subnormals=cfg.subnormals, label="a")
+    b = unpack(m, b_bits, fb, subnormals=cfg.subnormals, label="b")
     c, c_exp, c_offset, carry = addend()
     product = Signal(lay.pp, name="product")
     m.d.comb += product.eq(a.sig * b.sig)
@@ -129,7 +137,7 @@ def _aligned_sum(m, cfg, lay, a_bits, b_bits, addend, *, cuts, ew, magnitude=Tru
     by_product = Signal(signed(ew), name="ref_product")
     by_addend = Signal(signed(ew), name="ref_addend")
     m.d.comb += [
-        by_product.eq(a.exp + b.exp - (2 * fin.bias + 2 * mi + low)),
+        by_product.eq(a.exp + b.exp - (fa.bias + fb.bias + fa.man_bits + fb.man_bits + low)),
         by_addend.eq(c_exp - (c_offset + top)),
     ]
     clamp = Signal(name="addend_clamped")
@@ -329,9 +337,10 @@ def unnormalized_exponent_width(cfg):
     """Bits of the unnormalized accumulator's signed exponent: twice the largest magnitude
     an exponent of the loop reaches, with room for 2**64 steps of growth above the largest
     product (golden.fp.fma.UnnormalizedMac)."""
-    fin, facc, lay = cfg.fin, cfg.facc, cfg.layout
-    high = max(2 * (fin.emax + 1), facc.emax + 1) + 64 + lay.width
-    low = 2 * (fin.man_bits - fin.emin) + lay.width + facc.man_bits - facc.emin
+    fa, fb, facc, lay = cfg.fa, cfg.fb, cfg.facc, cfg.layout
+    high = max((fa.emax + 1) + (fb.emax + 1), facc.emax + 1) + 64 + lay.width
+    low = (fa.man_bits - fa.emin) + (fb.man_bits - fb.emin) + lay.width + facc.man_bits \
+        - facc.emin
     return _bits(max(high, low)) + 2
 
 

@@ -11,8 +11,11 @@ readout into ``fmt_acc`` (docs/fp.md, "Unnormalized accumulator"; golden model
 
 Members
 -------
-a, b : In(fmt_in.width)
-    Multiplicand bit patterns.
+a : In(fmt_a.width)
+    Multiplicand bit pattern in ``fmt_a``.
+b : In(fmt_b.width)
+    Multiplicand bit pattern in ``fmt_b`` (``fmt_in`` sets both formats; e.g. ``e4m3fn``
+    activations times ``e5m2`` weights).
 clear : In(1)
     Start this cycle's accumulation from ``+0`` (with ``enable`` low: load ``+0``).
 enable : In(1)

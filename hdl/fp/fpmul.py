@@ -1,12 +1,14 @@
 """Exact floating-point multiplier ``result = round(a*b)``: the FMA datapath
 (:func:`hdl.fp.fma.datapath`) with the addend tied to ``-0``, which IEEE 754 makes an exact
 multiplication (signed zeros included); synthesis removes the addend's logic. It is the
-baseline the L-Mul multiplier is measured against. Golden model: ``FpMulConfig.golden``.
+baseline the L-Mul multiplier is measured against, so it keeps L-Mul's single format: ``a``,
+``b`` and ``result`` are all in ``format`` (``config.fa == config.fb == config.fmt``). Golden
+model: ``tpegen.registry.model(config)`` (``golden.fp.fma.fma(a, b, -0)``).
 
 Members
 -------
 a, b : In(format.width)
-    Operand bit patterns.
+    Operand bit patterns, both in ``format``.
 result : Out(format.width)
     ``round(a*b)``, registered: ``latency`` (1) clock edge after the operands.
 """

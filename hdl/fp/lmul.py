@@ -8,10 +8,14 @@ with zero/subnormal operands giving a signed zero, NaN for NaN operands and 0 x 
 inf x non-zero (IEEE formats), overflow to inf (IEEE) or the largest finite number (fn/finite
 formats), and underflow (``field < 2**m``) to a signed zero.
 
+L-Mul adds the two operands' ``[exponent | mantissa]`` fields as one integer, so both operands
+have one format (``config.fa == config.fb == config.fmt``); the L-Mul MAC likewise
+(``fmt_in``).
+
 Members
 -------
 a, b : In(width)
-    Operand bit patterns in ``format``.
+    Operand bit patterns, both in ``format``.
 result : Out(width)
     Product bit pattern, registered: ``latency`` (1) clock edge after the operands.
 """
@@ -84,7 +88,7 @@ class LMac(FpUnit):
     Members
     -------
     a, b : In(fmt_in.width)
-        Operand bit patterns.
+        Operand bit patterns, both in ``fmt_in`` (L-Mul's single operand format).
     clear, enable : In(1)
         As for :class:`hdl.fp.fmac.FMac`.
     result : Out(fmt_acc.width)

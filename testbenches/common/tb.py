@@ -30,7 +30,7 @@ class Run:
     def __init__(self, dut):
         from numpy.random import default_rng
 
-        from tpegen.config import config_from_dict
+        from tpegen.registry import config_from_dict
         self.manifest = load_manifest()
         self.cfg = config_from_dict(self.manifest["kind"], self.manifest["parameters"])
         self.seed = int(os.environ.get("TPEGEN_SEED", "1"))

@@ -13,16 +13,12 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tpegen import tools
+from tpegen import registry, tools
 from tpegen.manifest import read_manifest
 
-__all__ = ["run_design_test", "summary", "SimulationFailed", "TESTBENCHES", "LINT_WAIVERS", "SIMULATORS"]
+__all__ = ["run_design_test", "summary", "SimulationFailed", "SIMULATORS"]
 
-REPO = Path(__file__).resolve().parents[2]
-LINT_WAIVERS = REPO / "hdl" / "lint_waivers.vlt"
-TESTBENCHES = {"mac": "testbenches.mac_tb", "lmul": "testbenches.fp_tb", "fma": "testbenches.fp_tb",
-               "fmac": "testbenches.fp_tb", "fpmul": "testbenches.fp_tb",
-               "lmac": "testbenches.fp_tb"}
+REPO = Path(__file__).resolve().parents[1]
 SIMULATORS = ("verilator", "icarus")
 
 
@@ -103,12 +99,15 @@ def _prepare_env(simulator):
 def _run_once(manifest, simulator, seed, build_dir, extra_env, waves, progress=None):
     from cocotb_tools.runner import get_runner
     top = manifest["top"]
-    vfile = Path(manifest["_path"]).with_name(manifest["verilog"])
+    base = Path(manifest["_path"]).parent
+    vfiles = [base / f["path"] for f in manifest["files"] if f["type"] == "verilog"]
     runner = get_runner(simulator)
-    sources = [vfile]
+    sources = vfiles
     build_args = []
     if simulator == "verilator":
-        sources = [LINT_WAIVERS, vfile]
+        # the design's own waiver file, scoped to its Verilog: nothing is waived globally
+        sources = [base / f["path"] for f in manifest["files"]
+                   if f["type"] == "verilator-waivers"] + vfiles
         build_args = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
         if waves:
             # FST needs lz4.h (Debian liblz4-dev, installed by `make setup`); without it,
@@ -124,7 +123,8 @@ def _run_once(manifest, simulator, seed, build_dir, extra_env, waves, progress=N
         tail = _Tail(Path(build_dir) / "sim.log", progress)
         tail.start()
     try:
-        runner.test(test_module=TESTBENCHES[manifest["kind"]], hdl_toplevel=top,
+        runner.test(test_module=registry.kind(manifest["kind"]).testbench_for(
+                        registry.config_from_dict(manifest["kind"], manifest["parameters"])), hdl_toplevel=top,
                     build_dir=build_dir, test_dir=build_dir, seed=seed, extra_env=env,
                     waves=waves, results_xml=str(results), log_file=Path(build_dir) / "sim.log")
     except SystemExit:

@@ -14,7 +14,7 @@ Two engines, each used where it is strong, both on the generated Verilog or its 
     an answer, as did ABC ``dprove``), so this engine is used for the behavioural-multiplier
     designs, whose product is the reference's own, and for operands of at most 4 bits, as a
     cross-check of the other engine.
-``algebra`` (backward rewriting, :mod:`testbenches.algebra`), :func:`prove_spec`
+``algebra`` (backward rewriting, :mod:`tpegen.algebra`), :func:`prove_spec`
     The design's gate netlist (yosys ``techmap`` of the generated Verilog) is proved equal to
     the spec as word-level polynomial identities, one per register group, which together say
     that the design refines the spec's state machine cycle by cycle from reset. The final
@@ -138,8 +138,8 @@ write_json {json}
 
 
 def extract_netlist(vfile, top, workdir):
-    """Gate netlist (:class:`~testbenches.algebra.Netlist`) of a generated Verilog file."""
-    from testbenches.algebra import Netlist
+    """Gate netlist (:class:`~tpegen.algebra.Netlist`) of a generated Verilog file."""
+    from tpegen.algebra import Netlist
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / "netlist.ys"
@@ -159,7 +159,7 @@ def spec_claims(net, config):
     every clock edge, and that ``result`` reads the spec's value: by induction over cycles
     from reset, the design equals the spec for every input sequence.
     """
-    from testbenches import algebra as al
+    from tpegen import algebra as al
     c = config
     ports = net.ports
 
@@ -226,7 +226,7 @@ def prove_spec(config, workdir, *, vfile=None, progress=None, random_check=True)
     ``random_check`` is off, the claims are first evaluated on random vectors, which refutes
     most wrong designs at once.
     """
-    from testbenches.algebra import Poly
+    from tpegen.algebra import Poly
     from tpegen import api
     workdir = Path(workdir)
     start = time.monotonic()
@@ -285,7 +285,7 @@ def _adder_lemma(net, prefix):
     """``(sum bits, x + y)`` of one final adder. A sum bit that is the same net as an operand
     bit (``sum[0] = x[0]`` when ``y[0]`` is constant zero) is taken out of both sides, so that
     it stays an ordinary net for the rewriter."""
-    from testbenches import algebra as al
+    from tpegen import algebra as al
     s = list(net.netnames[f"{prefix}_sum"])
     x = list(net.netnames[f"{prefix}_x"])
     y = list(net.netnames[f"{prefix}_y"])
