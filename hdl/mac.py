@@ -115,7 +115,7 @@ class Mac(wiring.Component):
         width = c.acc_width
 
         # Canonical architectural state, the same for every architecture of one config: the
-        # formal miter (testbenches/formal.py) asserts it equal between two designs.
+        # formal miter (tpegen/formal.py) asserts it equal between two designs.
         self.state = {}
         self.adders = []  # prefixes of the final adders (``<prefix>_x/_y/_sum`` signals)
         a, b = self.a.as_unsigned(), self.b.as_unsigned()  # raw bits; signedness from config

@@ -134,17 +134,17 @@ class Handshake(wiring.Component):
             m.d.comb += getattr(inner, name).eq(port & xfer_in if self.accumulator
                                                  and name in CONTROL else port)
 
-        # which pipeline slots carry an accepted transaction
+        # which pipeline slots carry an accepted transaction; the last one arrives
         inflight = Signal(L, name="inflight")
         m.d.sync += inflight.eq(Cat(xfer_in, inflight[:-1]) if L > 1 else xfer_in)
-        arrive = Signal(name="arrive")
-        m.d.comb += arrive.eq(inflight[-1])
+        arrive = inflight[-1]
 
         # the output FIFO (a ring of ``depth`` registers)
         word = Cat(*(getattr(inner, n) for n in self.data_outputs))
         width = len(word)
         ptr = Shape.cast(range(depth))
-        mem = Array(Signal(width, name=f"fifo_{i}") for i in range(depth))
+        # (no reset: ``fifo_count`` says which entries hold data)
+        mem = Array(Signal(width, name=f"fifo_{i}", reset_less=True) for i in range(depth))
         head = Signal(ptr, name="fifo_head")
         tail = Signal(ptr, name="fifo_tail")
         count = Signal(range(depth + 1), name="fifo_count")
@@ -158,8 +158,11 @@ class Handshake(wiring.Component):
         def step(pointer):
             return Mux(pointer == depth - 1, 0, pointer + 1)
 
+        for i, entry in enumerate(mem):
+            with m.If(fifo_we & (tail == i)):
+                m.d.sync += entry.eq(word)
         with m.If(fifo_we):
-            m.d.sync += [mem[tail].eq(word), tail.eq(step(tail))]
+            m.d.sync += tail.eq(step(tail))
         with m.If(fifo_re):
             m.d.sync += head.eq(step(head))
         m.d.sync += count.eq(count + fifo_we - fifo_re)

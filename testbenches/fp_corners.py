@@ -80,6 +80,12 @@ def _pattern(fmt, sign, significand, exponent):
     return encode(Value("finite", sign, Fraction(significand) * Fraction(2) ** exponent), fmt)
 
 
+def _exponent(x):
+    """``e`` with ``2**e <= x < 2**(e + 1)`` (``x`` a positive Fraction)."""
+    e = x.numerator.bit_length() - x.denominator.bit_length()
+    return e - 1 if Fraction(2) ** e > x else e
+
+
 def _random_finite(rng, fmt, lo=None, hi=None):
     """A random finite normal bit pattern with its exponent in ``lo..hi``."""
     lo = fmt.emin if lo is None else max(lo, fmt.emin)
@@ -105,13 +111,26 @@ def fma_corners(cfg, rng, per_category=40):
         return encode(x, facc, rounding="rtz", subnormals=True, overflow="saturate")
 
     def factor(t):
-        """Inputs (a, b) whose product is close to ``t``, or None."""
+        """Inputs (a, b) whose product is close to ``t``, or None: a random normal ``a`` and
+        ``b = t / a``; failing that (``t`` is near the end of the products' reach, as with
+        operands of two formats), a power of two ``b`` and ``a = t / b``, chosen without
+        drawing from ``rng``."""
         for _ in range(20):
             a = _random_finite(rng, fa)
             b = encode(t / value(a, fa), fb, rounding="rtz", subnormals=True,
                        overflow="saturate")
             if decode(b, fb).kind == "finite":
                 return a, b
+        e_t = _exponent(abs(t))
+        for a_low in (fa.emin, fa.emin - fa.man_bits):     # a normal, else a subnormal
+            lo = max(fb.emin - fb.man_bits, e_t - fa.emax)
+            hi = min(fb.emax, e_t - a_low)
+            if lo <= hi:
+                b = _pattern(fb, 0, 1, (lo + hi) // 2)
+                a = encode(t / value(b, fb), fa, rounding="rtz", subnormals=True,
+                           overflow="saturate")
+                if decode(a, fa).kind == "finite":
+                    return a, b
         return None
 
     def moderate():

@@ -1,7 +1,11 @@
 """cocotb testbench of the integer MAC (:mod:`hdl.mac`) against :mod:`golden.mac`.
 
 Checked every cycle: ``result`` against the golden model and, for carry-save designs, the
-invariant ``(sum + carry) mod 2**acc_width == acc`` of the golden accumulator.
+invariant ``(sum + carry) mod 2**acc_width == acc`` of the golden accumulator. The model is
+fed the inputs the input monitor read back from the ports (not the driver's intent), and
+the comparisons run in numpy batches of 4,096 cycles (:class:`~testbenches.common.tb.
+CycleScoreboard`); the first failing cycle is reported with its phase, the inputs of the
+cycles before it and the seed.
 
 Stimulus phases (all from one seeded generator; the seed is logged):
 
@@ -23,7 +27,8 @@ from cocotb.triggers import FallingEdge
 
 from golden.mac import Mac as GoldenMac
 from golden.mac import operand_range
-from testbenches.common.tb import Driver, Monitor, Ports, Progress, Run, Scoreboard, start_clock
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Progress,
+                                   Run, start_clock)
 
 WRAP_CAP = 1 << 18
 
@@ -74,6 +79,31 @@ def stimulus(cfg, rng, random_cycles, wrap_cap=WRAP_CAP):
     return phases
 
 
+def model_step(cfg):
+    """``step(a, b, clear, enable, rst)`` of the golden model on the *observed* input bit
+    patterns (operands read back as unsigned): one rising edge, then the expected
+    ``(result, acc)`` after it."""
+    model = GoldenMac(cfg)
+    mask = (1 << cfg.acc_width) - 1
+    wa, wb = cfg.a_width, cfg.b_width
+    sa = 1 << (wa - 1) if cfg.a_signed else None
+    sb = 1 << (wb - 1) if cfg.b_signed else None
+    tick, reset, outputs = model.tick, model.reset, model.outputs
+
+    def step(a, b, clear, enable, rst):
+        if rst:
+            reset()
+        else:
+            if sa is not None and a & sa:
+                a -= 1 << wa
+            if sb is not None and b & sb:
+                b -= 1 << wb
+            tick(a, b, clear, enable)
+        out = outputs()
+        return out["result"] & mask, out["acc"]
+    return step
+
+
 @cocotb.test()
 async def mac_vs_golden(dut):
     run = Run(dut)
@@ -83,41 +113,42 @@ async def mac_vs_golden(dut):
 
     ports = Ports(dut, manifest)
     clk = await start_clock(dut, ports)
-    drive = Driver(ports, ["a", "b", "clear", "enable", "rst"]).drive
+    in_roles = ["a", "b", "clear", "enable", "rst"]
+    drive = Driver(ports, in_roles).drive
     carry_save = ports.has("sum")
-    sample = Monitor(ports, ["result", "sum", "carry"] if carry_save else ["result"]).sample
-    mask = (1 << cfg.acc_width) - 1
-    model = GoldenMac(cfg)
-    board = Scoreboard(log, seed)
-    check = board.check
+    out_roles = ["result", "sum", "carry"] if carry_save else ["result"]
+    observe_inputs = Monitor(ports, in_roles).read    # what the last rising edge saw
+    observe_outputs = Monitor(ports, out_roles).read  # the outputs after it
+    width = cfg.acc_width
+    checks = [Check("result", width, lambda o: o["result"], 0)]
+    if carry_save:
+        mask = np.uint64((1 << width) - 1) if width <= 64 else (1 << width) - 1
+        checks.append(Check("(sum+carry) mod 2^W", width,
+                            lambda o: (o["sum"] + o["carry"]) & mask, 1))
+    board = CycleScoreboard(log, seed, model_step(cfg), checks, in_roles,
+                            {r: ports.width(r) for r in out_roles})
+    add = board.add
 
     drive(0, 0, 0, 0, 1)
     await FallingEdge(clk)
     await FallingEdge(clk)
-    model.reset()
 
     phases = stimulus(cfg, rng, random_cycles, wrap_cap)
     total = sum(len(p[1]) for p in phases)
     progress = Progress(log, total, cfg.name)
+    edge = FallingEdge(clk)
     cycle = 0
     for phase, *columns in phases:
         log.info("phase %s: %d cycles", phase, len(columns[0]))
+        board.phase(cycle, phase)
         for a, b, clear, enable, rst in zip(*(c.tolist() for c in columns)):
-            out = sample()
-            expected = model.outputs()
-            check(cycle, "result", out["result"], expected["result"] & mask, cfg.acc_width)
-            if carry_save:
-                check(cycle, "(sum+carry) mod 2^W", (out["sum"] + out["carry"]) & mask,
-                      expected["acc"], cfg.acc_width)
+            add(observe_inputs(), observe_outputs())
             drive(a, b, clear, enable, rst)
-            board.note_inputs(cycle, phase, dict(a=a, b=b, clear=clear, enable=enable, rst=rst))
-            await FallingEdge(clk)
-            if rst:
-                model.reset()
-            else:
-                model.tick(a, b, clear, enable)
+            await edge
             cycle += 1
             if not cycle & 0xFFF:
                 progress.update(cycle)
+    add(observe_inputs(), observe_outputs())     # the last cycle's edge
+    board.flush()
     log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", cfg.name, cycle,
              board.checks, progress.rate(cycle), seed)

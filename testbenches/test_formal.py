@@ -6,7 +6,9 @@ bits; the algebraic engine is fast enough to take the 16-bit ones too.
 
 The negative tests show that each engine can fail: a reference that reads an operand with the
 other signedness (SAT engine), a full adder in the tree turned into an OR, a spec with the
-wrong signedness, and a final adder that is off by one bit (algebra + adder lemmas).
+wrong signedness, and a final adder that is off by one bit (algebra + adder lemmas). And
+``tpegen prove`` proves the Verilog file a design ships with, not a fresh elaboration: a
+change planted in that file is refuted by either engine.
 """
 
 import re
@@ -81,3 +83,54 @@ def test_adder_lemma_refutes_broken_final_adder(tmp_path):
     bad = _mutated(config, tmp_path, r"^(\s*assign readout_sum = .*);", r"\1 ^ 32'd4;")
     with pytest.raises(EquivalenceFailed, match="final adder is not x \\+ y"):
         prove_spec(config, tmp_path / "proof", vfile=bad)
+
+
+BEHAVIOURAL = MacConfig(mult="behavioural", accumulate="cpa")
+BEHAVIOURAL_REGS = MacConfig(a_width=4, b_width=4, acc_width=12, mult="behavioural",
+                             accumulate="cpa", input_reg=True, output_reg=True)
+
+
+def _plant(vfile, pattern, replacement):
+    text = vfile.read_text()
+    planted, count = re.subn(pattern, replacement, text, count=1, flags=re.M)
+    assert count == 1, f"{pattern!r} found nothing to change"
+    vfile.write_text(planted)
+
+
+@pytest.mark.parametrize("config, pattern, replacement", [
+    # the accumulator adds the product: make it subtract
+    (BEHAVIOURAL, r"(acc_in \}\)) \+ ", r"\1 - "),
+    # a flipped constant: clear restarts the accumulator from 1 instead of 0
+    (BEHAVIOURAL_REGS, r"(assign acc_in = \w+ \? )12'h000", r"\g<1>12'h001"),
+], ids=["plus_to_minus", "clear_constant"])
+def test_prove_reads_the_shipped_verilog(config, pattern, replacement, tmp_path):
+    """``api.prove`` (``tpegen prove``) on a behavioural design takes the SAT engine; it must
+    prove the design's own Verilog file: unchanged it passes, with a planted change it fails."""
+    require("yosys")
+    design = api.generate(config, tmp_path / "design")
+    assert api.prove(design, workdir=tmp_path / "good")["engine"] == "sat"
+    _plant(design.with_suffix(".v"), pattern, replacement)
+    with pytest.raises(EquivalenceFailed, match="equivalence proof failed"):
+        api.prove(design, workdir=tmp_path / "bad")
+
+
+def test_prove_reads_the_shipped_verilog_of_a_small_tree_design(tmp_path):
+    """A <= 4-bit tree design is proved by the algebra engine and cross-checked by SAT; both
+    read the shipped file (the planted OR in a full adder is refuted by the algebra)."""
+    require("yosys")
+    design = api.generate(NEGATIVE, tmp_path / "design")
+    report = api.prove(design, workdir=tmp_path / "good")
+    assert report["engine"] == "algebra" and "sat_cross_check_seconds" in report
+    _plant(design.with_suffix(".v"), r"^(\s*assign \w+_fa\d+_s = .*?) \^ ", r"\1 | ")
+    with pytest.raises(EquivalenceFailed, match="Counterexample"):
+        api.prove(design, workdir=tmp_path / "bad")
+
+
+def test_sat_engine_refutes_a_planted_change_in_a_tree_design(tmp_path):
+    """The SAT engine alone (the cross-check) also reads the file it is given."""
+    require("yosys")
+    vfile = api.generate(NEGATIVE, tmp_path / "design").with_suffix(".v")
+    prove_equivalent(NEGATIVE, tmp_path / "good", vfile=vfile)
+    _plant(vfile, r"^(\s*assign \w+_fa\d+_s = .*?) \^ ", r"\1 | ")
+    with pytest.raises(EquivalenceFailed, match="equivalence proof failed"):
+        prove_equivalent(NEGATIVE, tmp_path / "bad", vfile=vfile)

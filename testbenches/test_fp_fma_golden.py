@@ -1,7 +1,14 @@
 """The exact FMA golden model (``golden/fp/fma.py``) against an independent reference:
 IEEE double arithmetic where it is exact, rounded to the accumulator format by numpy (whose
 float64 -> float32/float16 conversions round correctly, to nearest even), plus a list of
-corner cases written out by hand from IEEE 754."""
+corner cases written out by hand from IEEE 754.
+
+Per-operand formats (``a`` in ``fmt_a``, ``b`` in ``fmt_b``): every e4m3fn x e5m2 pair with a
+set of fp16 addends (and one that cancels the product) against exact fractions, the product
+of ``decode(a, e4m3fn)`` and ``decode(b, e5m2)`` plus ``c`` rounded once by
+``golden.fp.codec.encode`` with the special cases written out here, in both roundings and
+with flushing; every pair against ml_dtypes decoding and numpy arithmetic (exact in float64)
+for fp16 and fp32 accumulators; and the accumulating model against float64 sums."""
 
 from fractions import Fraction
 
@@ -9,7 +16,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from golden.fp.codec import decode, encode
+from golden.fp.codec import Value, decode, encode
 from golden.fp.fma import Mac, fma
 from tpegen.formats import FORMATS
 
@@ -164,3 +171,157 @@ def test_mac_accumulates_with_one_rounding_per_step():
         reference = np.float32(exact)
         assert acc == f32(reference), i
     assert mac.tick(0, 0, clear=True, enable=False) == 0
+
+
+# --- per-operand formats ------------------------------------------------------------------
+
+E4, E5 = FORMATS["e4m3fn"], FORMATS["e5m2"]
+FP16_ADDENDS = [0x0000, 0x8000, 0x0001, 0x83FF, 0x3C00, 0xB555, 0xFBFF, 0x7C00, 0x7E00]
+
+
+def _reference(a, b, c, fa, fb, facc, rounding="rne", subnormals=True):
+    """``decode(a, fa) * decode(b, fb) + decode(c, facc)``, exactly, rounded once into
+    ``facc`` by ``encode``; IEEE 754's special cases written out here: NaN in, ``0 * inf`` and
+    ``inf - inf`` give NaN; an exact zero is ``-0`` only for ``(-0) + (-0)``; overflow gives
+    inf (IEEE formats; RTZ: the largest finite) or saturates (formats without inf)."""
+    opts = dict(rounding=rounding, subnormals=subnormals,
+                overflow="inf" if facc.has_inf else "saturate")
+    va = decode(a, fa, subnormals=subnormals)
+    vb = decode(b, fb, subnormals=subnormals)
+    vc = decode(c, facc, subnormals=subnormals)
+    nan = encode(Value("nan", 0), facc, **opts)
+    sign = va.sign ^ vb.sign
+    kinds = {va.kind, vb.kind}
+    if "nan" in kinds or vc.kind == "nan":
+        return nan
+    if "inf" in kinds:
+        if "zero" in kinds or (vc.kind == "inf" and vc.sign != sign):
+            return nan
+        return encode(Value("inf", sign), facc, **opts)
+    if vc.kind == "inf":
+        return encode(vc, facc, **opts)
+    product = va.exact * vb.exact
+    total = product + vc.exact
+    if total == 0:
+        negative = product == 0 and vc.kind == "zero" and sign and vc.sign
+        return encode(Value("zero", int(negative)), facc, **opts)
+    return encode(total, facc, **opts)
+
+
+def _cancel(a, b, fa, fb, facc):
+    """The addend that cancels ``a*b`` as far as ``facc`` allows (a zero for specials)."""
+    va, vb = decode(a, fa), decode(b, fb)
+    if va.kind != "finite" or vb.kind != "finite":
+        return 0
+    return encode(-(va.exact * vb.exact), facc, rounding="rtz", overflow="saturate")
+
+
+def test_mixed_fp8_every_pair_against_exact_fractions():
+    """Every e4m3fn x e5m2 pair with every addend of ``FP16_ADDENDS`` and the cancelling one,
+    RNE with subnormals; ``a`` and ``b`` swapped formats would differ (the test would see)."""
+    fp16 = FORMATS["fp16"]
+    opts = dict(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp16")
+    checked = 0
+    for a in range(256):
+        for b in range(256):
+            for c in FP16_ADDENDS + [_cancel(a, b, E4, E5, fp16)]:
+                want = _reference(a, b, c, E4, E5, fp16)
+                assert fma(a, b, c, **opts) == want, (hex(a), hex(b), hex(c), hex(want))
+                checked += 1
+    print(f"{checked} cases agree")
+    # the formats are not interchangeable: swapping them changes results
+    assert fma(0x01, 0x3C, 0, **opts) != fma(0x01, 0x3C, 0, fmt_a="e5m2", fmt_b="e4m3fn",
+                                             fmt_acc="fp16")
+
+
+@pytest.mark.parametrize("rounding, subnormals", [("rtz", True), ("rne", False),
+                                                  ("rtz", False)])
+def test_mixed_fp8_every_pair_roundings_and_flushing(rounding, subnormals):
+    """Every e4m3fn x e5m2 pair (and every e5m2 x e4m3fn pair), the addends of the set taken
+    in turn, against exact fractions, with RTZ and with subnormals flushed; the accumulator
+    also bf16 (overflow, the subnormal range below the products' reach)."""
+    bf16, fp16 = FORMATS["bf16"], FORMATS["fp16"]
+    rng = np.random.default_rng(SEED)
+    bf_addends = [0x0000, 0x8000, 0x0001, 0x807F, 0x3F80, 0xFF7F, 0x7F80, 0x7FC0,
+                  int(rng.integers(0, 1 << 16))]
+    for fa, fb, facc, addends in ((E4, E5, fp16, FP16_ADDENDS), (E5, E4, bf16, bf_addends)):
+        opts = dict(fmt_a=fa, fmt_b=fb, fmt_acc=facc, rounding=rounding,
+                    subnormals=subnormals)
+        i = 0
+        for a in range(256):
+            for b in range(256):
+                c = addends[i % len(addends)] if i % 5 else _cancel(a, b, fa, fb, facc)
+                i += 1
+                want = _reference(a, b, c, fa, fb, facc, rounding, subnormals)
+                assert fma(a, b, c, **opts) == want, (fa.name, fb.name, hex(a), hex(b), hex(c))
+
+
+def _f64(name, bits):
+    """Every value of the bit patterns ``bits`` of an 8-bit format, decoded by ml_dtypes."""
+    return np.asarray(bits, np.uint8).view(IN_TYPES[name]).astype(np.float64)
+
+
+@pytest.mark.parametrize("facc", ["fp16", "fp32"])
+def test_mixed_fp8_every_pair_against_ml_dtypes(facc):
+    """Every e4m3fn x e5m2 pair with a set of addends (random, specials, and ones that cancel
+    the product), against ml_dtypes' decoding and numpy: the product of two fp8 values is exact
+    in float64, and so is the sum where TwoSum's error term is zero (always for fp16: every
+    value there lies on a 2**-25 grid below 2**26); numpy then rounds it to nearest even,
+    signed zeros and infinities included (RNE, subnormals)."""
+    rng = np.random.default_rng(SEED)
+    target, fmt = F64_TARGET[facc], FORMATS[facc]
+    utype = np.uint16 if fmt.width == 16 else np.uint32
+    a, b = (x.ravel() for x in np.meshgrid(np.arange(256), np.arange(256), indexing="ij"))
+    xa, xb = _f64("e4m3fn", a), _f64("e5m2", b)
+    with np.errstate(all="ignore"):
+        product = xa * xb
+    specials = [1 << (fmt.width - 1), fmt.inf_code | 1 << (fmt.width - 1)]
+    if facc == "fp16":         # beside the largest or the smallest fp32, fp64 rounds
+        specials += [fmt.max_code, 1]
+    columns = [np.full(a.size, c) for c in specials]
+    if facc == "fp16":
+        columns.append(rng.integers(0, 1 << fmt.width, a.size))       # anything
+    with np.errstate(all="ignore"):
+        moderate = rng.standard_normal(a.size) * 2.0 ** rng.integers(-12, 13, a.size)
+        near = -product * (1 + rng.standard_normal(a.size) * 2.0 ** -rng.integers(
+            1, fmt.man_bits + 3, a.size))      # near -a*b: cancellation, then rounding
+        columns += [x.astype(target).view(utype).astype(np.int64) for x in (moderate, near)]
+    checked = skipped = 0
+    for c in columns:
+        with np.errstate(all="ignore"):
+            xc = np.asarray(c, utype).view(target).astype(np.float64)
+            total = product + xc
+            err = (product - (total - (total - product))) + (xc - (total - product))
+            want = total.astype(target).view(utype)
+        exact = ~np.isfinite(total) | (err == 0)
+        skipped += int((~exact).sum())
+        for i in np.flatnonzero(exact).tolist():
+            got = fma(int(a[i]), int(b[i]), int(c[i]), fmt_a="e4m3fn", fmt_b="e5m2",
+                      fmt_acc=facc)
+            if np.isnan(total[i]):
+                assert decode(got, fmt).kind == "nan", (hex(a[i]), hex(b[i]), hex(c[i]))
+            else:
+                assert got == int(want[i]), (hex(a[i]), hex(b[i]), hex(c[i]), hex(got))
+            checked += 1
+    print(f"{facc}: {checked} cases agree with ml_dtypes/numpy, {skipped} inexact in fp64")
+    assert checked > 0.75 * len(columns) * a.size
+    if facc == "fp16":
+        assert skipped == 0
+
+
+def test_mixed_mac_accumulates_with_one_rounding_per_step():
+    """``Mac(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp32")`` against float64 sums (exact:
+    checked) rounded to float32 by numpy, ml_dtypes decoding the operands."""
+    mac = Mac(fmt_a="e4m3fn", fmt_b="e5m2", fmt_acc="fp32")
+    rng = np.random.default_rng(SEED)
+    x = rng.standard_normal((300, 2)) * 4
+    a = x[:, 0].astype(ml_dtypes.float8_e4m3fn).view(np.uint8).tolist()
+    b = x[:, 1].astype(ml_dtypes.float8_e5m2).view(np.uint8).tolist()
+    reference = np.float32(0)
+    for i, (xa, xb) in enumerate(zip(a, b)):
+        acc = mac.tick(xa, xb, clear=(i == 0), enable=True)
+        pa, pb = float(_f64("e4m3fn", [xa])[0]), float(_f64("e5m2", [xb])[0])
+        exact = np.float64(reference) + np.float64(pa) * np.float64(pb)
+        assert Fraction(exact) == Fraction(float(reference)) + Fraction(pa) * Fraction(pb)
+        reference = np.float32(exact)
+        assert acc == f32(reference), i

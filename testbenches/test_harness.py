@@ -17,15 +17,25 @@ def _plant_bug(config, tmp_path, width=10):
     """Copy the generated design and flip bit 2 of every value the ``result`` register
     loads (for this MAC, the accumulator itself)."""
     good = api.generate(config, tmp_path / "good")
-    bad_dir = tmp_path / "bad"
-    bad_dir.mkdir()
-    shutil.copy(good, bad_dir / good.name)
-    text = good.with_suffix(".v").read_text()
+    bad = copy_design(good, tmp_path / "bad")
+    vfile = bad.with_suffix(".v")
+    text = vfile.read_text()
     text, count = re.subn(r"^(\s*result <= )(.*?)\s*;", rf"\1\2 ^ {width}'d4;", text, count=1,
                           flags=re.M)
     assert count == 1
-    (bad_dir / good.with_suffix(".v").name).write_text(text)
-    return bad_dir / good.name
+    vfile.write_text(text)
+    return bad
+
+
+def copy_design(manifest_path, directory):
+    """Copy a generated design (its manifest and every file it lists) into ``directory``;
+    return the copy's manifest path. An edit of the copied Verilog must keep its line count:
+    the waiver file names lines."""
+    directory.mkdir(parents=True)
+    shutil.copy(manifest_path, directory / manifest_path.name)
+    for entry in json.loads(manifest_path.read_text())["files"]:
+        shutil.copy(manifest_path.parent / entry["path"], directory / entry["path"])
+    return directory / manifest_path.name
 
 
 def test_planted_bug_is_caught_with_waveform(simulator, tmp_path):

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from synth.flow import synthesize
+from synth.flow import ECP5_PARTS, ICE40_PARTS, synthesize
 from testbenches.conftest import require
 from tpegen import api
-from tpegen.config import MacConfig
+from tpegen.config import MacConfig, ParameterError
 
 INT8 = MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="dadda",
                  accumulate="carry_save")
@@ -38,6 +38,20 @@ def test_int8_mac_report_has_area_timing_and_fpga(reports):
                                                       asic["critical_path_ns"], rel=1e-3)
     assert ecp5["luts"] > 50 and ecp5["fmax_mhz"] > 10
     assert ice40["luts"] > 50 and ice40["fmax_mhz"] > 10
+    # default parts, utilization from nextpnr
+    assert (ecp5["part"], ice40["part"]) == ("LFE5U-25F", "iCE40HX8K")
+    for r in (ecp5, ice40):
+        assert r["pnr"] == "routed" and r["utilization_source"] == "nextpnr" and r["fits"]
+        assert {"luts", "ffs", "dsps", "bram", "io"} <= set(r["utilization"])
+        for e in r["utilization"].values():
+            assert e["used"] <= e["available"]
+            if e["available"]:
+                assert e["percent"] == pytest.approx(100 * e["used"] / e["available"], abs=0.01)
+    # the int8 MAC's registers: 8 + 8 operand bits are not registered, S and C are (2 x 32)
+    assert ecp5["utilization"]["ffs"]["used"] == ice40["utilization"]["ffs"]["used"] == 64
+    assert ecp5["utilization"]["luts"]["used"] >= ecp5["luts"]   # + carry-chain halves
+    ports = json.loads(open(report["_path"].replace(".report.json", ".json")).read())["ports"]
+    assert ecp5["utilization"]["io"]["used"] == sum(p["width"] for p in ports)
     # the report on disk is the one returned, and holds no absolute path
     text = open(report["_path"]).read()
     assert json.loads(text)["asic"] == asic
@@ -65,34 +79,116 @@ def test_bigger_operands_cost_more(reports):
     assert big["critical_path_ns"] > small["critical_path_ns"]
 
 
-@pytest.fixture(scope="module")
-def fp8_multiplier(build_root):
+def test_fpga_part_is_an_option(build_root):
+    """The same int8 MAC on LFE5U-25F and -85F: the same cells used, the capacity nextpnr
+    reports for each part (which is the table the yosys estimate uses)."""
+    for tool in ("yosys", "nextpnr-ecp5"):
+        require(tool)
+    out = build_root / "synth" / "parts"
+    design = api.generate(INT8, out)
+    got = {}
+    for key in ("25k", "85k"):
+        r = synthesize(design, flows=("ecp5",), ecp5_part=key, workdir=out / key,
+                       report_path=out / f"{key}.report.json")["ecp5"]
+        print(key, json.dumps(r["utilization"]))
+        assert r["part"] == ECP5_PARTS[key].name and r["fits"] and r["fmax_mhz"] > 10
+        assert json.loads((out / f"{key}.report.json").read_text())["ecp5"]["part"] == r["part"]
+        table = ECP5_PARTS[key]
+        assert {k: e["available"] for k, e in r["utilization"].items()} == {
+            "luts": table.luts, "ffs": table.ffs, "dsps": table.dsps, "bram": table.bram,
+            "io": table.io}
+        got[key] = r["utilization"]
+    assert {k: e["used"] for k, e in got["25k"].items()} == \
+        {k: e["used"] for k, e in got["85k"].items()}
+    assert got["85k"]["luts"]["percent"] < got["25k"]["luts"]["percent"]
+
+
+def test_design_too_big_for_the_part(build_root):
+    """On an iCE40-HX1K (TQ144: 96 I/O) the int8 MAC's 116 port bits do not fit: nextpnr
+    fails for size, and the report says so, with yosys's estimate; without P&R the estimate
+    alone is reported."""
+    for tool in ("yosys", "nextpnr-ice40"):
+        require(tool)
+    out = build_root / "synth" / "too_big"
+    design = api.generate(INT8, out)
+    r = synthesize(design, flows=("ice40",), ice40_part="hx1k", workdir=out / "pnr",
+                   report_path=out / "pnr.report.json")["ice40"]
+    print(json.dumps({k: v for k, v in r.items() if k != "cells"}))
+    assert r["part"] == "iCE40HX1K" and r["pnr"] == "does not fit" and not r["fits"]
+    assert r["utilization_source"] == "yosys" and r["fmax_mhz"] is None
+    assert r["utilization"]["io"] == {"used": 116, "available": 96, "percent": 120.83}
+    assert "ERROR" in r["pnr_error"]
+    r = synthesize(design, flows=("ice40",), ice40_part="hx8k", pnr=False, workdir=out / "est",
+                   report_path=out / "est.report.json")["ice40"]
+    assert r["pnr"] == "not run" and r["utilization_source"] == "yosys" and r["fits"]
+    assert r["utilization"]["luts"]["available"] == ICE40_PARTS["hx8k"].luts
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(ecp5_part="12k"), r"^ecp5_part='12k' is not allowed: choose one of 25k, 45k, 85k"),
+    (dict(ice40_part="HX8K"), r"^ice40_part='HX8K' is not allowed: choose one of .*hx8k"),
+    (dict(flows=("asic", "fpga")), r"^flow='fpga' is not allowed"),
+])
+def test_synth_options_checked_before_any_tool(options, message, tmp_path):
+    """Checked first: the design (here missing) is not even read."""
+    with pytest.raises(ParameterError, match=message) as error:
+        synthesize(tmp_path / "missing", **options)
+    assert "\n" not in str(error.value)
+
+
+def test_power_stimulus_follows_the_manifest_formats():
+    """Integer ports: normal, a quarter of the range as sigma, clipped; the golden columns
+    hold natural values, the stimulus their bit patterns. Float ports: bit patterns."""
+    import numpy as np
+    from synth.power import _inputs
+    manifest = {"ports": [
+        {"name": "clk", "direction": "input", "width": 1, "role": "clk"},
+        {"name": "a", "direction": "input", "width": 8, "role": "a"},
+        {"name": "b", "direction": "input", "width": 8, "role": "b"},
+        {"name": "c", "direction": "input", "width": 16, "role": "c"},
+        {"name": "clear", "direction": "input", "width": 1, "role": "clear"},
+        {"name": "enable", "direction": "input", "width": 1, "role": "enable"}],
+        "formats": {"a": "int8", "b": "uint8", "c": "bf16"}}
+    golden, bits = _inputs(manifest, np.random.default_rng(1), 4000, "normal")
+    a, b = np.array(golden["a"]), np.array(golden["b"])
+    assert a.min() >= -128 and a.max() <= 127 and 28 < a.std() < 36 and a.min() < 0
+    assert b.min() >= 0 and b.max() <= 255 and b.mean() > 30
+    assert bits["a"] == [v & 0xFF for v in golden["a"]] and bits["b"] == golden["b"]
+    assert golden["c"] == bits["c"] and max(bits["c"]) < 1 << 16
+    assert golden["clear"][:17] == [1] + [0] * 15 + [1] and set(golden["enable"]) == {1}
+
+
+@pytest.fixture(scope="module", params=["fpmul_e4m3fn", "int8_mac"])
+def power_design(request, build_root):
     for tool in ("yosys", "sta", "liberty", "iverilog"):
         require(tool)
     from tpegen.config import FpMulConfig
-    design = api.generate(FpMulConfig(format="e4m3fn"), build_root / "synth" / "fpmul_e4m3fn")
+    config = FpMulConfig(format="e4m3fn") if request.param == "fpmul_e4m3fn" else INT8
+    design = api.generate(config, build_root / "synth" / "power" / request.param)
     report = synthesize(design, flows=("power",))
     return design, report
 
 
-def test_power_from_gate_level_simulation(fp8_multiplier):
+def test_power_from_gate_level_simulation(power_design):
     """The power flow simulates the mapped netlist (checked against the golden model every
     cycle), annotates every net, and gives a figure of the right order: above leakage, and
-    below OpenSTA's propagated estimate (which overcounts, see synth/power.py)."""
-    _, report = fp8_multiplier
+    below OpenSTA's propagated estimate (which overcounts, see synth/power.py). The FP
+    multiplier is checked from the first result (one pipeline edge); the integer MAC, a
+    cycle model, from the first sample after reset."""
+    _, report = power_design
     p = report["power"]
     print(json.dumps(p))
-    assert p["checked"] == p["cycles"] == 2000
+    assert p["cycles"] == 2000 and p["checked"] >= p["cycles"]
     assert p["nets_annotated"] == report["asic"]["cells"]
-    assert p["leakage_mw"] < p["power_mw"] < p["opensta_mw"]
+    assert 0 < p["leakage_mw"] < p["power_mw"] < p["opensta_mw"]
     assert p["energy_pj_per_op"] == pytest.approx(p["power_mw"] * p["period_ns"], rel=1e-3)
     assert 0.2 < p["mean_input_activity"] < 0.6
 
 
-def test_power_flow_catches_a_wrong_netlist(fp8_multiplier):
+def test_power_flow_catches_a_wrong_netlist(power_design):
     """A netlist that disagrees with the golden model fails the power flow's check."""
     from synth.power import power
-    design, report = fp8_multiplier
+    design, report = power_design
     netlist = design.parent / "synth" / report["design"] / f"{report['design']}.netlist.v"
     good = netlist.read_text()
     bad, count = re.subn(r"^(\s*)AND2X2(\s)", r"\1OR2X2\2", good, count=1, flags=re.M)

@@ -5,7 +5,8 @@ against references written independently of its alignment window, with exact fra
   accumulator with ``p = m_acc + 1 + guard`` significant bits, rounding to odd and no
   exponent range, ``acc <- odd_p(acc + a*b)``, read out by one rounding into ``fmt_acc``:
   equal step by step, subnormal and tiny values included, for both roundings and with
-  flushing;
+  flushing, and with per-operand formats (``a`` in ``fmt_a``, ``b`` in ``fmt_b``: e4m3fn x
+  e5m2, bf16 x e4m3fn, e5m2 x e2m1fn);
 * a coarser granularity ``G`` keeps at least ``p - G`` significant bits per step (the
   detector may read ``|sum| - 1``), so each step errs by less than ``2**-(p - G - 1)`` of the
   exact sum, and it does differ sometimes;
@@ -41,11 +42,19 @@ def _round_odd_p(x, p):
     return (q * ulp) * (1 if x > 0 else -1)
 
 
-def _operands(fin, facc, n, rng):
-    """Finite bit patterns: N(0, 1) values, some huge, some so small that their products
-    fall below the smallest normal of ``facc`` (where ``fin`` reaches that far), and 5 %
+def _small(fin, facc):
+    return max(facc.emin // 2 - 1, fin.emin - fin.man_bits + 1)
+
+
+def _operands(fin, facc, n, rng, other=None):
+    """Finite bit patterns of ``fin``: N(0, 1) values, some huge, some so small that their
+    products with the small values of the other operand's format ``other`` (default ``fin``)
+    fall below the smallest normal of ``facc`` (where the formats reach that far), and 5 %
     subnormals of ``fin``."""
-    small = max(facc.emin // 2 - 1, fin.emin - fin.man_bits + 1)
+    if other is None or other == fin:
+        small = _small(fin, facc)
+    else:
+        small = max(facc.emin - _small(other, facc) - 1, fin.emin - fin.man_bits + 1)
     x = rng.normal(0, 1, n) * np.exp2(rng.choice([0, 0, 0, fin.emax // 2, small], n))
     bits = encode_floats(x, fin)
     sub = rng.random(n) < 0.05
@@ -54,29 +63,31 @@ def _operands(fin, facc, n, rng):
     return [int(v) for v in bits]
 
 
-def _can_be_tiny(fin, facc):
-    """Whether a product of ``fin`` numbers can lie below the smallest normal of ``facc``."""
-    return 2 * (fin.emin - fin.man_bits) < facc.emin
+def _can_be_tiny(fa, fb, facc):
+    """Whether a product of an ``fa`` and an ``fb`` number can lie below the smallest normal
+    of ``facc``."""
+    return (fa.emin - fa.man_bits) + (fb.emin - fb.man_bits) < facc.emin
 
 
-@pytest.mark.parametrize("fin, facc, guard, rounding, subnormals", [
-    ("bf16", "fp32", 0, "rne", True), ("bf16", "fp32", 3, "rtz", True),
-    ("e4m3fn", "fp16", 2, "rne", True), ("fp16", "bf16", 0, "rne", False),
-    ("e5m2", "e5m2", 1, "rtz", False)])
-def test_whole_window_is_a_p_bit_accumulator(fin, facc, guard, rounding, subnormals):
+@pytest.mark.parametrize("fa, fb, facc, guard, rounding, subnormals", [
+    ("bf16", "bf16", "fp32", 0, "rne", True), ("bf16", "bf16", "fp32", 3, "rtz", True),
+    ("e4m3fn", "e4m3fn", "fp16", 2, "rne", True), ("fp16", "fp16", "bf16", 0, "rne", False),
+    ("e5m2", "e5m2", "e5m2", 1, "rtz", False), ("e4m3fn", "e5m2", "fp16", 1, "rne", True),
+    ("bf16", "e4m3fn", "fp32", 0, "rtz", False), ("e5m2", "e2m1fn", "bf16", 2, "rne", True)])
+def test_whole_window_is_a_p_bit_accumulator(fa, fb, facc, guard, rounding, subnormals):
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
-    fin, facc = parse_format(fin), parse_format(facc)
-    model = UnnormalizedMac(fmt_in=fin, fmt_acc=facc, rounding=rounding,
+    fa, fb, facc = parse_format(fa), parse_format(fb), parse_format(facc)
+    model = UnnormalizedMac(fmt_a=fa, fmt_b=fb, fmt_acc=facc, rounding=rounding,
                             subnormals=subnormals, guard=guard)
     p = facc.man_bits + 1 + guard
     options = dict(rounding=rounding, subnormals=subnormals,
                    overflow="inf" if facc.policy == "ieee" else "saturate")
-    a, b = _operands(fin, facc, 6000, rng), _operands(fin, facc, 6000, rng)
+    a, b = _operands(fa, facc, 6000, rng, fb), _operands(fb, facc, 6000, rng, fa)
     clear = rng.random(6000) < 1 / 8
     ref, tiny = Fraction(0), 0
     for x, y, c in zip(a, b, clear):
-        va, vb = decode(x, fin, subnormals=subnormals), decode(y, fin, subnormals=subnormals)
+        va, vb = decode(x, fa, subnormals=subnormals), decode(y, fb, subnormals=subnormals)
         ref = _round_odd_p((0 if c else ref) + va.exact * vb.exact, p)
         got = model.tick(x, y, int(c), 1)
         if ref == 0:
@@ -86,7 +97,7 @@ def test_whole_window_is_a_p_bit_accumulator(fin, facc, guard, rounding, subnorm
         assert got == want, (hex(x), hex(y), float(ref))
         tiny += abs(ref) < Fraction(2) ** facc.emin
     print(f"{tiny} of 6000 accumulator values lay below the smallest normal of {facc.name}")
-    assert tiny > 0 or not _can_be_tiny(fin, facc)
+    assert tiny > 0 or not _can_be_tiny(fa, fb, facc)
 
 
 @pytest.mark.parametrize("granularity", [2, 4, 8, 16])

@@ -212,7 +212,8 @@ def cmd_synth(args):
     reports = []
     for design in _designs(args.designs):
         report = api.synth(design, flows=flows, booth=args.booth, period_ns=args.period,
-                           progress=_say)
+                           ecp5_part=args.ecp5_part, ice40_part=args.ice40_part,
+                           pnr=args.pnr, progress=_say)
         reports.append(report)
     if args.json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
@@ -231,6 +232,8 @@ COLUMNS = [
     ("ecp5_luts", lambda r: r.get("ecp5", {}).get("luts")),
     ("ecp5_dsps", lambda r: r.get("ecp5", {}).get("dsps")),
     ("ecp5_fmax", lambda r: r.get("ecp5", {}).get("fmax_mhz")),
+    ("ecp5_part", lambda r: r.get("ecp5", {}).get("part")),
+    ("ecp5_fits", lambda r: r.get("ecp5", {}).get("fits")),
     ("ice40_luts", lambda r: r.get("ice40", {}).get("luts")),
     ("ice40_fmax", lambda r: r.get("ice40", {}).get("fmax_mhz")),
     ("power_mw", lambda r: r.get("power", {}).get("power_mw")),
@@ -315,6 +318,13 @@ def build_parser():
                    help="comma list of asic, ecp5, ice40, power (power implies asic)")
     p.add_argument("--booth", action="store_true", help="use yosys `synth -booth` (baseline)")
     p.add_argument("--period", type=float, default=10.0, help="STA clock period in ns")
+    p.add_argument("--ecp5-part", default="25k",
+                   help="ECP5 device: 25k (LFE5U-25F, default), 45k, 85k, um-25k, ...; "
+                        "utilization is reported against it")
+    p.add_argument("--ice40-part", default="hx8k",
+                   help="iCE40 device: hx8k (default), hx1k, lp384, lp1k, lp8k, u4k, up5k")
+    p.add_argument("--no-pnr", dest="pnr", action="store_false",
+                   help="FPGA: yosys only (utilization from its cell counts, no Fmax)")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
 
     p = sub.add_parser("report", help="compare synthesis reports in a table")

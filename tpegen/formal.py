@@ -1,14 +1,18 @@
 """Formal proofs that every MAC architecture equals the behavioural reference.
 
-Two engines, each used where it is strong, both on the generated Verilog or its RTLIL:
+Two engines, each used where it is strong, both on the design's Verilog file: the shipped one
+(``vfile``, what ``tpegen prove`` passes) or, without it, one generated afresh.
 
 ``sat`` (yosys ``sat -tempinduct``), :func:`prove_equivalent`
-    A miter instantiates the design and the behavioural reference (same widths, signedness
-    and registers; ``mult="behavioural"``, ``accumulate="cpa"``) on shared free inputs and
+    A Verilog miter instantiates the design's module, read from its Verilog file, and the
+    behavioural reference (same widths, signedness and registers; ``mult="behavioural"``,
+    ``accumulate="cpa"``, generated from the configuration) on shared free inputs, and
     asserts every cycle that their ``result`` ports are equal *and* that their architectural
     states correspond (same input/output registers; the same accumulator, where a carry-save
-    design's is ``(S + C) mod 2**acc_width``). The state assertion makes the property
-    1-inductive, so the proof covers every input sequence of any length, with ``clear``,
+    design's is ``(S + C) mod 2**acc_width``). The registers holding that state are made
+    ports of both modules (yosys ``expose``), so the design's own registers are compared, by
+    the names the spec gives them (:func:`state_registers`). The state assertion makes the
+    property 1-inductive, so the proof covers every input sequence of any length, with ``clear``,
     ``enable`` and ``rst``. SAT solvers cannot prove two different multiplier structures equal
     beyond a few bits (an 8x8 array-vs-``$mul`` miter ran for more than 8 minutes here without
     an answer, as did ABC ``dprove``), so this engine is used for the behavioural-multiplier
@@ -28,13 +32,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from amaranth.back import rtlil
-from amaranth.hdl import Assert, Elaboratable, Module, Signal
-
 from tpegen import tools
 
-__all__ = ["prove", "prove_spec", "prove_equivalent", "prove_adder_lemmas", "MacMiter",
-           "reference_config", "EquivalenceFailed"]
+__all__ = ["prove", "prove_spec", "prove_equivalent", "prove_adder_lemmas", "state_registers",
+           "reference_config", "write_verilog", "EquivalenceFailed"]
 
 
 class EquivalenceFailed(AssertionError):
@@ -46,58 +47,120 @@ def reference_config(config):
                           compressor="3:2", final_adder="behavioural")
 
 
-class MacMiter(Elaboratable):
-    def __init__(self, config, reference=None):
-        from hdl.mac import Mac
-        self.dut = Mac(config)
-        self.ref = Mac(reference or reference_config(config))
-        self.a = Signal(config.a_width)
-        self.b = Signal(config.b_width)
-        self.clear = Signal()
-        self.enable = Signal()
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = dut = self.dut
-        m.submodules.ref = ref = self.ref
-        for port in ("a", "b", "clear", "enable"):
-            m.d.comb += [getattr(dut, port).eq(getattr(self, port)),
-                         getattr(ref, port).eq(getattr(self, port))]
-        m.d.comb += Assert(dut.result == ref.result, "result differs")
-        # Elaborating the submodules fills their .state dicts, so read them afterwards.
-        m.submodules.state_check = _StateCheck(dut, ref)
-        return m
-
-
-class _StateCheck(Elaboratable):
-    def __init__(self, dut, ref):
-        self.dut, self.ref = dut, ref
-
-    def elaborate(self, platform):
-        m = Module()
-        assert self.dut.state.keys() == self.ref.state.keys(), "state maps differ"
-        for name in self.dut.state:
-            m.d.comb += Assert(self.dut.state[name] == self.ref.state[name],
-                               f"state {name} differs")
-        return m
+def state_registers(config):
+    """The canonical architectural state of a MAC (``hdl.mac.Mac.state``: the same names for
+    every architecture of one configuration) as ``{name: (registers, expression, width)}``:
+    ``registers`` maps the Verilog register names it reads to their widths, ``expression``
+    is a Verilog expression over them (``{r}`` stands for register ``r``), taken modulo
+    ``2**width``."""
+    c = config
+    state = {}
+    if c.input_reg:
+        for name, width in (("a_reg", c.a_width), ("b_reg", c.b_width), ("clear_reg", 1),
+                            ("enable_reg", 1)):
+            state[name] = ({name: width}, f"{{{name}}}", width)
+    if c.accumulate == "carry_save":
+        state["acc"] = ({"acc_s": c.acc_width, "acc_c": c.acc_width}, "{acc_s} + {acc_c}",
+                        c.acc_width)
+    else:
+        state["acc"] = ({"acc": c.acc_width}, "{acc}", c.acc_width)
+    if c.output_reg:
+        state["result_reg"] = ({"result_reg": c.acc_width}, "{result_reg}", c.acc_width)
+    return state
 
 
-def prove_equivalent(config, workdir, *, reference=None, timeout=600):
-    """Prove ``config`` equivalent to ``reference`` (default: the behavioural reference of
-    :func:`reference_config`); returns the seconds taken.
+def _elaborated_state_names(config):
+    from amaranth.hdl import Fragment
+    from hdl.mac import Mac
+    mac = Mac(config)
+    Fragment.get(mac, None)  # elaborate: fills mac.state
+    return set(mac.state)
+
+
+def write_verilog(config, path):
+    """Write the Verilog of ``config`` to ``path``, the text ``tpegen generate`` writes (the
+    file a proof reads when it is given none), and return ``path``."""
+    from amaranth.back import verilog
+    from hdl.mac import Mac
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(verilog.convert(Mac(config), name=config.name, emit_src=False))
+    return path
+
+
+MITER = """module miter(input clk, input rst, input [{a_msb}:0] a, input [{b_msb}:0] b,
+             input clear, input enable);
+{wires}
+  {dut} dut(.clk(clk), .rst(rst), .a(a), .b(b), .clear(clear), .enable(enable),
+    .result(dut_result){dut_connections});
+  {ref} ref(.clk(clk), .rst(rst), .a(a), .b(b), .clear(clear), .enable(enable),
+    .result(ref_result){ref_connections});
+  always @* begin
+    assert(dut_result == ref_result);
+{asserts}
+  end
+endmodule
+"""
+
+
+def _miter(config, reference, dut_top, ref_top):
+    """Verilog of the miter, and the registers to expose in each module."""
+    dut_state, ref_state = state_registers(config), state_registers(reference)
+    if dut_state.keys() != ref_state.keys():
+        raise ValueError(f"state maps differ: {sorted(dut_state)} vs {sorted(ref_state)}")
+    for cfg in (config, reference):   # the spec's state names are the generator's
+        if _elaborated_state_names(cfg) != set(state_registers(cfg)):
+            raise ValueError(f"{cfg.name}: hdl.mac.Mac.state has "
+                             f"{sorted(_elaborated_state_names(cfg))}, the proof expects "
+                             f"{sorted(state_registers(cfg))}")
+    wires = [f"  wire [{config.acc_width - 1}:0] dut_result, ref_result;"]
+    connections = {"dut": "", "ref": ""}
+    asserts = []
+    for name in dut_state:
+        width = dut_state[name][2]
+        for side, state in (("dut", dut_state), ("ref", ref_state)):
+            registers, expression, _ = state[name]
+            for reg, reg_width in registers.items():
+                wires.append(f"  wire [{reg_width - 1}:0] {side}_{reg};")
+                connections[side] += f", .{reg}({side}_{reg})"
+            value = expression.format(**{r: f"{side}_{r}" for r in registers})
+            wires.append(f"  wire [{width - 1}:0] {side}_state_{name} = {value};")
+        asserts.append(f"    assert(dut_state_{name} == ref_state_{name});  // state {name}")
+    text = MITER.format(a_msb=config.a_width - 1, b_msb=config.b_width - 1,
+                        wires="\n".join(wires), dut=dut_top, ref=ref_top,
+                        dut_connections=connections["dut"],
+                        ref_connections=connections["ref"], asserts="\n".join(asserts))
+    exposed = {side: sorted({r for regs, _, _ in state.values() for r in regs})
+               for side, state in (("dut", dut_state), ("ref", ref_state))}
+    return text, exposed
+
+
+def prove_equivalent(config, workdir, *, vfile=None, reference=None, timeout=600):
+    """Prove the Verilog of ``config`` (the file ``vfile``, by default generated afresh)
+    equivalent to ``reference`` (default: the behavioural reference of
+    :func:`reference_config`, generated here); returns the seconds taken.
 
     Raises :class:`EquivalenceFailed` with the solver's log tail (its counterexample trace)
     when the proof fails.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    miter = MacMiter(config, reference)
-    il = workdir / "miter.il"
-    il.write_text(rtlil.convert(miter, ports=[miter.a, miter.b, miter.clear, miter.enable],
-                                name="miter"))
+    if vfile is None:
+        vfile = write_verilog(config, workdir / "design" / f"{config.name}.v")
+    reference = (reference or reference_config(config)).replace(
+        name=f"{config.name}_reference")
+    write_verilog(reference, workdir / "reference.v")
+    text, exposed = _miter(config, reference, config.name, reference.name)
+    (workdir / "miter.v").write_text(text)
+    expose = "\n".join(f"expose {' '.join(f'{top}/w:{r}' for r in exposed[side])}"
+                       for side, top in (("dut", config.name), ("ref", reference.name)))
     script = workdir / "prove.ys"
-    script.write_text(f"""read_rtlil {il.name}
-hierarchy -top miter
+    script.write_text(f"""read_verilog -sv {Path(vfile).resolve()}
+read_verilog -sv reference.v
+proc
+{expose}
+read_verilog -formal miter.v
+hierarchy -check -top miter
 proc
 flatten
 chformal -lower
@@ -227,11 +290,10 @@ def prove_spec(config, workdir, *, vfile=None, progress=None, random_check=True)
     most wrong designs at once.
     """
     from tpegen.algebra import Poly
-    from tpegen import api
     workdir = Path(workdir)
     start = time.monotonic()
     if vfile is None:
-        vfile = api.generate(config, workdir).with_suffix(".v")
+        vfile = write_verilog(config, workdir / f"{config.name}.v")
     net = extract_netlist(vfile, config.name, workdir)
     adders = _adder_prefixes(config)
     lemma_seconds = prove_adder_lemmas(vfile, config.name, adders, config.acc_width, workdir)
@@ -348,13 +410,17 @@ sat -prove-asserts -verify -show-inputs
 
 
 def prove(config, workdir, *, vfile=None):
-    """Prove ``config`` (its generated Verilog ``vfile``, by default generated afresh) equal
+    """Prove the Verilog file ``vfile`` of ``config`` (by default one generated afresh) equal
     to the behavioural reference with the engine that suits it (see the module docstring);
-    returns ``{"engine", "seconds", ...}``."""
+    every engine reads that one file. Returns ``{"engine", "seconds", ...}``."""
     workdir = Path(workdir)
+    if vfile is None:
+        vfile = write_verilog(config, workdir / "design" / f"{config.name}.v")
     if config.mult == "behavioural":
-        return {"engine": "sat", "seconds": round(prove_equivalent(config, workdir), 2)}
+        seconds = prove_equivalent(config, workdir, vfile=vfile)
+        return {"engine": "sat", "seconds": round(seconds, 2)}
     report = prove_spec(config, workdir / "algebra", vfile=vfile)
     if config.a_width <= 4 and config.b_width <= 4:
-        report["sat_cross_check_seconds"] = round(prove_equivalent(config, workdir / "sat"), 2)
+        report["sat_cross_check_seconds"] = round(
+            prove_equivalent(config, workdir / "sat", vfile=vfile), 2)
     return report

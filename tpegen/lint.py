@@ -10,13 +10,15 @@ waivers are derived from the text alone, by recognising the idioms below.
 
 Rules emitted (one waiver per occurrence):
 
-* ``WIDTHEXPAND -lines N``: line N is one yosys cell, ``Y = A op B`` (``+ - * & | ^``, a
-  shift, a compare, unary ``- ~``), whose operand is narrower than its context. Amaranth's
-  netlist gives these operators operands of the full result width (compares: of a common
-  width); its RTLIL backend trims redundant sign or zero bits off the operands
-  (``shorten_operand``), and Verilog's implicit extension (sign extension when both operands
-  are ``$signed``, zero otherwise) restores exactly those bits. Waived only when no operand is
-  wider than the result (so nothing is truncated) and both operands have the same signedness.
+* ``WIDTHEXPAND -lines N``: line N is one yosys cell, ``Y = A op B`` (``+ - *``, a shift, a
+  compare, unary ``-``), whose operand is narrower than its context. Amaranth's netlist gives
+  these operators operands of the full result width (compares: of a common width); its RTLIL
+  backend trims redundant sign or zero bits off the operands (``shorten_operand``), and
+  Verilog's implicit extension (sign extension when both operands are ``$signed``, zero
+  otherwise) restores exactly those bits. Waived only when no operand is wider than the result
+  (so nothing is truncated) and both operands have the same signedness. Bitwise operators and
+  muxes keep full-width operands in Amaranth's output, so a width mismatch there is never
+  waived.
 * ``WIDTHTRUNC -lines N``: ``Y = ! A`` with a 1-bit ``Y``: Amaranth's ``A == 0`` comes out of
   yosys as a logical not of the whole vector; or ``Y = A >> B`` with ``Y`` narrower than ``A``:
   Amaranth's variable bit-select (``Value.bit_select``/``word_select``, a ``$shift`` cell)
@@ -26,13 +28,22 @@ Rules emitted (one waiver per occurrence):
 * ``UNUSEDSIGNAL -match "...: 'x'[h:l]"``: with the exact signal and bit range, for a wire
   whose readers take only some bits (Amaranth computes an operator at its full width and
   narrows it by slicing: the carry out of ``a + b``, the top of a shift), for a wire that only
-  names another net or a constant (Amaranth keeps the name for waveforms but connects readers
-  to the source net), and for an operator nothing reads (Amaranth does no dead-logic removal).
-* ``DECLFILENAME -match``: a submodule that Amaranth writes into its top-level's file.
+  names another net or a constant of its own width (Amaranth keeps the name for waveforms but
+  connects readers to the source net), for an operator, register or submodule output nothing
+  reads (Amaranth does no dead-logic removal; the compressor carries out of a tree's top
+  column are the named case). The signal's drivers must themselves be Amaranth-shaped (see
+  below); an unused input port or an undriven wire is never waived.
+* ``DECLFILENAME -match``: a submodule that Amaranth writes into its top-level's file, or
+  names after its hierarchical path (``top.sub``), which no file name can match.
 
-Anything else (a plain ``assign t = a;`` between different widths, a mux or concatenation of
-the wrong width, an operand wider than its result) gets no waiver, so a real truncation or
-extension still fails lint.
+Anything else (a plain ``assign t = a;`` between different widths, a mux, bitwise operator or
+concatenation of the wrong width, an operand wider than its result) gets no waiver, so a real
+truncation or extension still fails lint. Waiving by line means a waiver file belongs to
+exactly the Verilog text it was derived from: regenerate both together.
+
+Line waivers are emitted for every line that relies on an implicit extension, including
+lines where Verilator 5.048 stays quiet (it lets an adder grow by one carry bit, a product
+to the sum of its operand widths), so the file does not depend on those heuristics.
 
 :func:`lint` runs ``verilator --lint-only -Wall <dir>/*.vlt <dir>/*.v`` (the files a user
 ships) under :func:`tpegen.tools.verilator_env`.
@@ -60,7 +71,9 @@ class Waiver:
         scope = (f'-lines {self.lines[0]}' if self.lines[0] == self.lines[1]
                  else f'-lines {self.lines[0]}-{self.lines[1]}') if self.lines else \
             f'-match "{self.match}"'
-        return f'// {self.reason}\nlint_off -rule {self.rule} -file "*{filename}" {scope}'
+        # a comment that starts with the word "verilator" would be read as a metacomment
+        reason = re.sub(r"^(?i:verilator)", "Verilator's", self.reason)
+        return f'// {reason}\nlint_off -rule {self.rule} -file "*{filename}" {scope}'
 
 
 @dataclasses.dataclass
@@ -152,7 +165,7 @@ class _E:
     args: tuple = ()
     name: str = None
     sel: tuple = None          # (hi, lo) of a ref, or None for the whole signal
-    width: int = None          # constants
+    width: int = None          # a constant's width; a replication's count
 
 
 _BINARY_PREC = [("||",), ("&&",), ("|",), ("^", "~^", "^~"), ("&",), ("==", "!=", "===", "!=="),
@@ -317,7 +330,7 @@ class _Module:
     line: int
     ports: list
     decls: dict = dataclasses.field(default_factory=dict)
-    # (line, lhs tokens, rhs tokens, context) where context is "assign", "always", "inst"
+    # (line, lhs tokens, rhs tokens, context "assign" or "always", source line)
     assigns: list = dataclasses.field(default_factory=list)
     reads: list = dataclasses.field(default_factory=list)   # (name, (hi, lo) or None, line)
     instances: list = dataclasses.field(default_factory=list)
@@ -433,76 +446,112 @@ def _sign(e):
     return e.kind == "signed"
 
 
+def _cell_verdict(e, wy, decls, text):
+    """Judge ``Y = e`` (``Y`` of ``wy`` bits) against the widths Amaranth writes.
+
+    Returns ``()`` when nothing is implicitly extended or truncated, ``(rule, reason)`` when
+    the width change is one of Amaranth's idioms (see the module docstring), and None when
+    the line is not something Amaranth writes (then it is never waived)."""
+    if _is_leaf(e) and e.kind != "signed":          # a plain net: widths must agree
+        return () if _width(e, decls) == wy else None
+    if e.kind == "tern":                            # a mux: every width equal
+        c, a, b = e.args
+        if not all(_is_leaf(x) for x in e.args):
+            return None
+        ws = (_width(c, decls), _width(a, decls), _width(b, decls))
+        return () if ws == (1, wy, wy) else None
+    if e.kind not in ("un", "bin") or not all(_is_leaf(x) for x in e.args):
+        return None
+    if e.kind == "un":
+        wa = _width(e.args[0], decls)
+        if wa is None:
+            return None
+        if e.op in ("&", "|", "^", "~&", "~|", "~^", "^~"):
+            return () if wy == 1 else None
+        if e.op == "!":
+            if wy != 1:
+                return None
+            return () if wa == 1 else (
+                "WIDTHTRUNC", f"`{text}` is how Amaranth's `x == 0` comes out of yosys: a "
+                f"logical not of the whole {wa}-bit value, 1-bit result; no bit is dropped")
+        if e.op == "~":
+            return () if wa == wy else None
+        if e.op == "-" and wa <= wy:
+            ext = "sign" if _sign(e.args[0]) else "zero"
+            return () if wa == wy else (
+                "WIDTHEXPAND", f"`{text}`: Amaranth trims redundant {ext} bits off the "
+                f"operand ({wa} of {wy} bits kept); Verilog's implicit {ext} extension "
+                f"restores them")
+        return None
+    a, b = e.args
+    wa, wb = _width(a, decls), _width(b, decls)
+    if None in (wa, wb):
+        return None
+    op = e.op
+    if op in ("<<", ">>", "<<<", ">>>"):
+        if op in ("<<<", ">>>") and not _sign(a):
+            return None
+        ext = "sign" if _sign(a) else "zero"
+        if wa == wy:
+            return ()
+        if wa < wy:
+            return ("WIDTHEXPAND", f"`{text}`: the shift result has Amaranth's full width "
+                    f"({wy} bits); the operand was trimmed to {wa} bits and Verilog's implicit "
+                    f"{ext} extension restores it")
+        if op == ">>" and not _sign(b):
+            return ("WIDTHTRUNC", f"`{text}` is Amaranth's variable bit-select (bit_select/"
+                    f"word_select, a $shift cell): shift the {wa}-bit value, keep its low {wy} "
+                    f"bits")
+        return None
+    if _sign(a) != _sign(b):
+        return None                 # Verilog would treat both as unsigned: not Amaranth
+    ext = "sign" if _sign(a) else "zero"
+    if op in ("==", "!=", "<", "<=", ">", ">="):
+        if wy != 1:
+            return None
+        return () if wa == wb else (
+            "WIDTHEXPAND", f"`{text}`: Amaranth compares operands of one width and trims their "
+            f"redundant {ext} bits ({wa} and {wb} bits kept); Verilog's implicit {ext} "
+            f"extension to the common width restores them")
+    if op in ("+", "-", "*"):
+        if wa > wy or wb > wy:
+            return None
+        return () if wa == wb == wy else (
+            "WIDTHEXPAND", f"`{text}`: Amaranth computes {op} at the full {wy}-bit result "
+            f"width and trims redundant {ext} bits off the operands ({wa} and {wb} bits kept); "
+            f"Verilog's implicit {ext} extension restores them")
+    if op in ("&", "|", "^", "~^", "^~"):   # bitwise: Amaranth keeps full-width operands
+        return () if wa == wb == wy else None
+    return None
+
+
+def _target_width(lhs, decls):
+    """Width of an assignment's left side: a signal, a select of it, or a concatenation."""
+    try:
+        target = _Parser(lhs).parse()
+    except (_ParseError, IndexError):
+        return None
+    if target.kind not in ("ref", "cat") or (target.kind == "cat" and not all(
+            a.kind == "ref" for a in target.args)):
+        return None
+    return _width(target, decls)
+
+
 def _width_waivers(mod):
     out = []
     for line, lhs, rhs, ctx, src in mod.assigns:
-        if ctx != "assign" or len(lhs) == 0 or not _is_name(lhs[0]):
+        if ctx != "assign":
             continue
-        sel = _select(lhs, 1)
-        if (sel is None and len(lhs) != 1) or (sel is not None and sel[1] != len(lhs)):
-            continue                    # only a signal or one select of it on the left
-        name = lhs[0].name
-        if name not in mod.decls:
+        wy = _target_width(lhs, mod.decls)
+        if wy is None:
             continue
-        wy = sel[0][0] - sel[0][1] + 1 if sel else mod.decls[name].width
         try:
             e = _Parser(rhs).parse()
         except (_ParseError, IndexError):
             continue
-        text = _src(src.removeprefix("assign"))
-        if e.kind == "un" and all(_is_leaf(a) for a in e.args):
-            wa = _width(e.args[0], mod.decls)
-            if wa is None:
-                continue
-            if e.op == "!" and wy == 1 and wa > 1:
-                out.append(Waiver("WIDTHTRUNC", f"line {line}: `{text}` is how Amaranth's "
-                                  f"`x == 0` comes out of yosys: a logical not of the whole "
-                                  f"{wa}-bit value, 1-bit result; no bit is dropped",
-                                  lines=(line, line)))
-            elif e.op in ("-", "~") and wa < wy:
-                ext = "sign" if _sign(e.args[0]) else "zero"
-                out.append(Waiver("WIDTHEXPAND", f"line {line}: `{text}`: Amaranth trims "
-                                  f"redundant {ext} bits off the operand ({wa} of {wy} bits "
-                                  f"kept); Verilog's implicit {ext} extension restores them",
-                                  lines=(line, line)))
-            continue
-        if e.kind != "bin" or not all(_is_leaf(a) for a in e.args):
-            continue
-        a, b = e.args
-        wa, wb = _width(a, mod.decls), _width(b, mod.decls)
-        if None in (wa, wb):
-            continue
-        op = e.op
-        if op in ("<<", ">>", "<<<", ">>>"):
-            if op == ">>" and wa > wy and not _sign(b):
-                out.append(Waiver("WIDTHTRUNC", f"line {line}: `{text}` is Amaranth's "
-                                  f"variable bit-select (bit_select/word_select, a $shift "
-                                  f"cell): shift the {wa}-bit value, keep its low {wy} bits",
-                                  lines=(line, line)))
-            elif wa < wy and (op in ("<<", ">>") or _sign(a)):
-                ext = "sign" if _sign(a) else "zero"
-                out.append(Waiver("WIDTHEXPAND", f"line {line}: `{text}`: the shift result "
-                                  f"has Amaranth's full width ({wy} bits); the operand was "
-                                  f"trimmed to {wa} bits and Verilog's implicit {ext} "
-                                  f"extension restores it", lines=(line, line)))
-            continue
-        if _sign(a) != _sign(b):
-            continue                    # Verilog would treat both as unsigned: not Amaranth
-        ext = "sign" if _sign(a) else "zero"
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            if wy == 1 and wa != wb:
-                out.append(Waiver("WIDTHEXPAND", f"line {line}: `{text}`: Amaranth compares "
-                                  f"operands of one width and trims their redundant {ext} "
-                                  f"bits ({wa} and {wb} bits kept); Verilog's implicit {ext} "
-                                  f"extension to the common width restores them",
-                                  lines=(line, line)))
-        elif op in ("+", "-", "*", "&", "|", "^"):
-            if wa <= wy and wb <= wy and (wa < wy or wb < wy):
-                out.append(Waiver("WIDTHEXPAND", f"line {line}: `{text}`: Amaranth computes "
-                                  f"{op!s} at the full {wy}-bit result width and trims "
-                                  f"redundant {ext} bits off the operands ({wa} and {wb} bits "
-                                  f"kept); Verilog's implicit {ext} extension restores them",
-                                  lines=(line, line)))
+        verdict = _cell_verdict(e, wy, mod.decls, _src(src.removeprefix("assign")))
+        if verdict:
+            out.append(Waiver(verdict[0], f"line {line}: {verdict[1]}", lines=(line, line)))
     return out
 
 
@@ -576,33 +625,40 @@ def _unused_waivers(mod, ports_of):
         if not unused:
             continue
         drv = drivers.get(name, [])
-        if "input" not in decl.kinds and not drv:
-            continue                    # undriven too: not an Amaranth idiom, leave it loud
+        if "input" in decl.kinds or not drv:
+            # an input the logic ignores, or a wire nothing drives either: Amaranth writes
+            # neither (it adds clk/rst only for a domain in use), so leave them loud
+            continue
+        if not all(_amaranth_driver(d, mod.decls) for d in drv):
+            continue                    # e.g. a plain assign between widths: leave it loud
         what = _driver_text(drv)
         if unused == all_bits:
             message = f"Signal is not used: '{name}'"
-            if "input" in decl.kinds:
-                reason = (f"input '{name}' is part of the generated interface (every design "
-                          f"has clk and rst) but this configuration's logic does not read it")
-            elif _only_nets(drv):
+            if _only_nets(drv, mod.decls):
                 const = all(_is_const_tokens(rhs) for _, rhs, _ in drv)
-                reason = (f"'{name}' ({what}) is {'a constant' if const else 'a name for another net'}"
-                          f": Amaranth keeps a wire for every named or computed value but "
-                          f"connects its readers to the {'constant' if const else 'source net'} "
+                kind, source = ("a constant", "constant") if const else \
+                    ("a name for another net", "source net")
+                reason = (f"'{name}' ({what}) is {kind}: Amaranth keeps a wire for every "
+                          f"named or computed value but connects its readers to the {source} "
                           f"itself, so this wire is never read")
             elif _CELL_CARRY.search(name):
                 reason = (f"'{name}' ({what}) is a compressor-cell carry (hdl/arith naming) "
                           f"that nothing reads: a carry out of the top column of the tree has "
                           f"weight 2**W and is dropped (modulo 2**W arithmetic); Amaranth "
                           f"emits it anyway")
+            elif all(ctx == "inst" for ctx, _, _ in drv):
+                reason = (f"'{name}' ({what}) is a submodule output that this module does not "
+                          f"read; Amaranth connects every port of an instance")
             elif any(ctx == "always" for ctx, _, _ in drv):
                 reason = (f"'{name}' (line {decl.line}) is a register or process output that "
                           f"nothing reads; Amaranth does no dead-logic removal (synthesis "
                           f"removes it)")
-            else:
+            elif all(ctx == "assign" for ctx, _, _ in drv):
                 reason = (f"'{name}' ({what}) is an operator of the elaborated design that "
                           f"nothing reads; Amaranth emits every operator without dead-logic "
                           f"removal (synthesis removes it)")
+            else:
+                continue
         else:
             message = f"Bits of signal are not used: '{name}'[{_ranges(unused)}]"
             reason = (f"'{name}' ({decl.width} bits, {what}): readers take only bits "
@@ -648,10 +704,26 @@ def _is_const_tokens(toks):
     return all(t.kind == "num" or t.text in ("{", "}", ",") for t in toks)
 
 
-def _only_nets(drivers):
-    """Every driver is a plain net: a signal, a select, a constant or a concatenation."""
-    for ctx, rhs, _ in drivers:
-        if ctx != "assign":
+def _amaranth_driver(driver, decls):
+    """A driver as Amaranth writes one: a process or an instance, or an ``assign`` whose
+    widths :func:`_cell_verdict` accepts (a plain net of the same width, or one operator)."""
+    ctx, rhs, src = driver
+    if ctx != "assign":
+        return True
+    split = _split_assign(_tokens(src)[1:])
+    wy = _target_width(split[0], decls) if split else None
+    try:
+        e = _Parser(rhs).parse()
+    except (_ParseError, IndexError):
+        return False
+    return wy is not None and _cell_verdict(e, wy, decls, "") is not None
+
+
+def _only_nets(drivers, decls):
+    """Every driver is a plain net (a signal, a select, a constant or a concatenation of
+    those) of the width it drives: Amaranth's name for another net or for a constant."""
+    for ctx, rhs, src in drivers:
+        if ctx != "assign" or not _amaranth_driver((ctx, rhs, src), decls):
             return False
         try:
             e = _Parser(rhs).parse()
@@ -675,49 +747,63 @@ def _driver_text(drivers):
     return text + (f", +{len(drivers) - 1} more" if len(drivers) > 1 else "")
 
 
-def analyze(verilog_text, filename=None):
-    """The :class:`Waiver` list for one generated Verilog file (see the module docstring)."""
+def analyze(verilog_text, filename=None, *, others=()):
+    """The :class:`Waiver` list for one generated Verilog file (see the module docstring).
+
+    ``others``: texts of the design's other Verilog files, read only for the port directions
+    of the modules they define (a submodule instantiated here but written elsewhere)."""
     modules = _parse_modules(verilog_text)
-    ports_of = {m.name: {name: next((k for k in ("input", "output", "inout")
-                                     if k in m.decls[name].kinds), None)
-                         for name in m.ports if name in m.decls} for m in modules}
-    stem = Path(filename).stem if filename else None
+    ports_of = {}
+    for m in [m for text in others for m in _parse_modules(text)] + modules:
+        ports_of[m.name] = {name: next((k for k in ("input", "output", "inout")
+                                        if k in m.decls[name].kinds), None)
+                            for name in m.ports if name in m.decls}
+    # Verilator compares a module's name with the file name up to its first dot
+    stem = Path(filename).name.split(".")[0] if filename else None
     out = []
     for mod in modules:
-        if stem is not None and mod is not modules[0] and mod.name != stem:
-            out.append(Waiver("DECLFILENAME", f"module '{mod.name}' (line {mod.line}) is a "
-                              f"submodule that Amaranth writes into the file of its "
-                              f"top-level '{modules[0].name}'",
-                              match=f"Filename '{stem}' does not match MODULE name: "
-                                    f"'{mod.name}'"))
+        if stem is not None and mod.name != stem and (mod is not modules[0] or "." in mod.name):
+            where = ("another module of the design, which Amaranth writes into one file "
+                     f"with '{modules[0].name}'" if mod is not modules[0] else
+                     "named by Amaranth after its hierarchical path, which a file name cannot "
+                     "carry (Verilator compares the name up to the first dot)")
+            out.append(Waiver("DECLFILENAME", f"module '{mod.name}' (line {mod.line}) is "
+                              + where, match=f"Filename '{stem}' does not match MODULE name: "
+                                             f"'{mod.name}'"))
         out += _width_waivers(mod) + _procassinit_waivers(mod) + _unused_waivers(mod, ports_of)
     return out
 
 
-def waivers(verilog_text, filename):
+def waivers(verilog_text, filename, *, others=()):
     """Content of the Verilator configuration file (``<top>.vlt``) for one generated Verilog
     file named ``filename`` (its base name: every waiver is scoped to ``-file "*<filename>"``).
+    ``others``: the texts of the design's other Verilog files, if it has several (their
+    modules' port directions tell which instance connections are read).
     """
     filename = Path(filename).name
-    found = analyze(verilog_text, filename)
+    found = analyze(verilog_text, filename, others=others)
     counts = {}
     for w in found:
         counts[w.rule] = counts.get(w.rule, 0) + 1
     head = ["`verilator_config",
-            f"// Lint waivers for {filename}, derived from its text by tpegen.lint: each one is "
-            f"scoped to a line or to",
-            "// an exact message naming the signal, and says which Amaranth idiom causes it. "
-            "Use: verilator --lint-only",
-            f"// -Wall {Path(filename).stem}.vlt {filename}. Counts: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"), ""]
+            f"// Lint waivers for {filename}, derived from its text by tpegen.lint.",
+            "// Each waiver covers one line (-lines) or one exact message naming the signal "
+            "(-match),",
+            "// after a comment saying which Amaranth idiom causes it; nothing is waived "
+            "file-wide.",
+            f"// Use: verilator --lint-only -Wall {Path(filename).stem}.vlt {filename}",
+            "// Waivers: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                              or "none"), ""]
     return "\n".join(head + [w.render(filename) for w in found]) + "\n"
 
 
-def write_waivers(vfile, vlt=None):
-    """Write ``<vfile stem>.vlt`` beside ``vfile`` (or to ``vlt``); return its path."""
+def write_waivers(vfile, vlt=None, *, others=()):
+    """Write ``<vfile stem>.vlt`` beside ``vfile`` (or to ``vlt``); return its path.
+    ``others``: paths of the design's other Verilog files (see :func:`waivers`)."""
     vfile = Path(vfile)
     vlt = Path(vlt) if vlt is not None else vfile.with_suffix(".vlt")
-    vlt.write_text(waivers(vfile.read_text(), vfile.name))
+    vlt.write_text(waivers(vfile.read_text(), vfile.name,
+                           others=[Path(p).read_text() for p in others]))
     return vlt
 
 

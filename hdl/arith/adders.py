@@ -47,7 +47,7 @@ def final_add(m, x, y, width, *, kind, prefix="cpa"):
 
     ``x`` and ``y`` are Amaranth values or lists of 1-bit values (least significant first).
     They are first assigned to the signals ``{prefix}_x`` and ``{prefix}_y``, which name the
-    adder's operands in the Verilog; the formal flow (``testbenches/formal.py``) proves each
+    adder's operands in the Verilog; the formal flow (``tpegen/formal.py``) proves each
     adder as the lemma ``sum == x + y`` between these three signals.
     """
     if kind not in FINAL_ADDERS:

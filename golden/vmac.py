@@ -1,0 +1,210 @@
+"""Vectorized cycle model of the integer MAC for a whole PE array: :class:`MacArray` is
+:class:`golden.mac.Mac` (which stays the independent reference) for ``shape`` PEs at once,
+bit-exact to it, with numpy 64-bit words and no Python integers per PE.
+
+* Arithmetic is modulo ``2**64`` (numpy's fixed-width integers wrap): products, the
+  accumulator and the carry-save rows are 64-bit words, reduced to ``acc_width`` bits only
+  when read (:meth:`MacArray.outputs`). That is exact because ``2**acc_width`` divides
+  ``2**64`` and no operation moves a bit downwards. Accumulators wider than 64 bits
+  (``acc_width`` up to 128) use two ``uint64`` words with an explicit carry.
+* ``clear`` and ``enable`` act through arithmetic masks, so a cycle is a handful of
+  whole-array operations and no ``where``: ``acc <- (acc & (clear - 1)) + a * b * enable``.
+* ``pair=True`` also keeps the scalar model's word-level carry-save pair ``(S, C)``
+  (``S' = S ^ C ^ P``, ``C' = maj(S, C, P) << 1``; zero on ``clear``; held when neither
+  ``clear`` nor ``enable``). A testbench needs only ``acc`` (the RTL's ``sum + carry`` must
+  equal it), so the pair is optional; it costs about three times the cycle time.
+
+The fastest path (no input register, no pair, at most 64 accumulator bits) wants ``a`` and
+``b`` as ``int64`` arrays (what ``numpy.random.Generator.integers`` gives) and ``clear`` as
+signed integers or bools; other inputs are converted first.
+"""
+
+import numpy as np
+
+from tpegen.config import MacConfig
+
+__all__ = ["MacArray"]
+
+_U = np.uint64
+_I64 = np.dtype(np.int64)
+_ONE = _U(1)
+_SIXTY_THREE = _U(63)
+
+
+def _words_mask(width):
+    return _U(0xFFFF_FFFF_FFFF_FFFF) if width >= 64 else _U((1 << width) - 1)
+
+
+def _int64(x):
+    x = np.asarray(x)
+    return x if x.dtype is _I64 else x.astype(np.int64)
+
+
+class MacArray:
+    """``shape`` PEs of :class:`hdl.mac.Mac` with the parameters of ``config`` (or of
+    ``MacConfig(**params)``).
+
+    Operands are integer arrays in their natural range (negative for signed operands),
+    ``clear`` and ``enable`` arrays of 0/1 or bools; every input broadcasts to ``shape``.
+    :meth:`tick` applies one rising edge (returns nothing, like the scalar model);
+    :meth:`outputs` gives the ports' unsigned bit patterns (``uint64`` arrays; for
+    ``acc_width > 64``, object arrays of Python integers, built only when read).
+    """
+
+    def __init__(self, config=None, shape=1, *, pair=False, **params):
+        self.config = cfg = config if config is not None else MacConfig(**params)
+        self.shape = (shape,) if np.isscalar(shape) else tuple(shape)
+        self.pair = pair
+        self.width = cfg.acc_width
+        self.wide = self.width > 64
+        self.mask = (1 << self.width) - 1
+        self._output_reg = cfg.output_reg
+        self.reset()
+        if self.wide:
+            self.tick = self._tick_wide
+        elif pair or cfg.input_reg:
+            self.tick = self._tick_narrow
+
+    @property
+    def latency(self):
+        return self.config.latency
+
+    # --- state --------------------------------------------------------------------------
+
+    def reset(self):
+        """Synchronous reset: every register to zero."""
+        if self.wide:
+            zero = np.zeros(self.shape, _U)
+            self._acc = self._result = self._s = self._c = (zero, zero)
+            # input registers: (product words, keep mask, enable mask), a hold
+            self._pending = ((zero, zero), ~zero, zero)
+        else:
+            zero = np.zeros(self.shape, np.int64)
+            self._acc = self._result = zero
+            self._s = self._c = zero.view(_U)
+            self._pending = (zero, zero - 1, zero)
+
+    def _read(self, words):
+        if not self.wide:
+            return words.view(_U) & _words_mask(self.width)
+        lo, hi = words[0], words[1] & _words_mask(self.width - 64)
+        out = np.empty(self.shape, object)
+        out.reshape(-1)[:] = [(int(h) << 64) | int(w) for w, h in zip(lo.ravel(), hi.ravel())]
+        return out
+
+    @property
+    def acc(self):
+        """The accumulators as ``acc_width``-bit patterns."""
+        return self._read(self._acc)
+
+    @property
+    def s(self):
+        """The carry-save sum row (``pair=True`` only)."""
+        self._need_pair()
+        return self._read(self._s)
+
+    @property
+    def c(self):
+        """The carry-save carry row (``pair=True`` only)."""
+        self._need_pair()
+        return self._read(self._c)
+
+    def _need_pair(self):
+        if not self.pair:
+            raise AttributeError("the carry-save pair is kept only with MacArray(..., "
+                                 "pair=True)")
+
+    def outputs(self):
+        """Port values in the current cycle: ``result`` and the reference accumulator
+        ``acc`` (what the RTL's ``sum + carry`` must equal)."""
+        acc = self.acc
+        return {"result": self._read(self._result) if self._output_reg else acc, "acc": acc}
+
+    # --- one clock edge -----------------------------------------------------------------
+
+    def tick(self, a, b, clear, enable):
+        """One rising edge with these port inputs (arrays broadcast to ``shape``)."""
+        try:
+            fast = (a.dtype is _I64 and b.dtype is _I64 and clear.dtype.kind in "bi"
+                    and enable.dtype.kind in "bi")
+        except AttributeError:
+            fast = False
+        if not fast:
+            a, b, clear, enable = _int64(a), _int64(b), _int64(clear), _int64(enable)
+        p = a * b                      # wraps modulo 2**64 like the accumulator
+        p *= enable
+        acc = self._acc & (clear - 1)  # all ones unless clear
+        acc += p
+        if self._output_reg:
+            self._result = self._acc
+        self._acc = acc
+
+    def _inputs(self, a, b, clear, enable):
+        """Product (zero where not enabled), keep mask (all ones unless ``clear``) and
+        enable mask, as int64."""
+        en = -_int64(enable)
+        return (_int64(a) * _int64(b)) & en, _int64(clear) - 1, en
+
+    def _tick_narrow(self, a, b, clear, enable):
+        p, keep, en = self._inputs(a, b, clear, enable)
+        if self.config.input_reg:
+            (p, keep, en), self._pending = self._pending, (p, keep, en)
+        if self._output_reg:
+            self._result = self._acc
+        acc = self._acc & keep
+        acc += p
+        self._acc = acc
+        if self.pair:
+            # the pair in uint64 (shifts of negative int64 are not portable)
+            s, c = self._step_pair((self._s,), (self._c,), (p.view(_U),), keep.view(_U),
+                                   en.view(_U))
+            self._s, self._c = s[0], c[0]
+
+    def _tick_wide(self, a, b, clear, enable):
+        p, keep, en = self._inputs(a, b, clear, enable)
+        p, keep, en = (np.broadcast_to(x, self.shape) for x in (p, keep, en))
+        cfg = self.config
+        if cfg.a_signed or cfg.b_signed:          # |a*b| < 2**63: sign-extend to 128 bits
+            words = (p.view(_U), (p >> 63).view(_U))
+        else:                                     # a*b < 2**64, its own low word
+            words = (p.view(_U), np.zeros(self.shape, _U))
+        keep, en = keep.view(_U), en.view(_U)
+        if cfg.input_reg:
+            (words, keep, en), self._pending = self._pending, (words, keep, en)
+        if self._output_reg:
+            self._result = self._acc
+        lo = self._acc[0] & keep
+        new_lo = lo + words[0]
+        carry = (new_lo < lo).astype(_U)
+        self._acc = (new_lo, (self._acc[1] & keep) + words[1] + carry)
+        if self.pair:
+            self._s, self._c = self._step_pair(self._s, self._c, words, keep, en)
+
+    @staticmethod
+    def _step_pair(s_words, c_words, p_words, keep, en):
+        """One carry-save step on word tuples (low word first); ``keep`` is all ones unless
+        ``clear``, ``en`` all ones where ``enable``; ``p_words`` are already zero where not
+        enabled. A held lane sees ``c = 0``, ``p = 0``: ``S' = S``, and keeps its ``C``."""
+        update = keep & en
+        hold = keep & ~en
+        new_s, majs = [], []
+        for s, c, p in zip(s_words, c_words, p_words):
+            s = s & keep
+            c = c & update
+            t = s ^ c
+            new_s.append(t ^ p)
+            majs.append((s & c) | (t & p))
+        shifted = [majs[0] << _ONE] + [(hi << _ONE) | (lo >> _SIXTY_THREE)
+                                       for lo, hi in zip(majs, majs[1:])]
+        new_c = tuple(m | (c & hold) for m, c in zip(shifted, c_words))
+        return tuple(new_s), new_c
+
+    def run(self, a, b, clear, enable):
+        """``T`` clock edges at once (inputs of shape ``(T, *shape)``, or broadcast to it);
+        returns the ``result`` of each cycle, shape ``(T, *shape)``."""
+        a, b, clear, enable = np.broadcast_arrays(*(_int64(x) for x in (a, b, clear, enable)))
+        out = np.empty(a.shape, object if self.wide else _U)
+        for t in range(a.shape[0]):
+            self.tick(a[t], b[t], clear[t], enable[t])
+            out[t] = self.outputs()["result"]
+        return out
