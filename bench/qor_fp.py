@@ -17,12 +17,18 @@ asic,ecp5,power``): yosys onto the OSU 0.18 um liberty, OpenSTA critical path, y
 nextpnr ECP5 LUTs/DSPs/Fmax, and power from a gate-level simulation of the mapped netlist on
 N(0, 1) operands (checked against the golden model on every cycle) at 100 MHz.
 
-Error: dot products ``sum a_i b_i`` of length 16, 256 and 4096 computed by the golden MAC
-models (``golden.fp.fma.Mac``, ``golden.fp.lmul.LMac``), one MAC step per element, inputs
-drawn from N(0, 1), U(-1, 1) and Student-t (3 degrees of freedom, heavy-tailed) and rounded
-to the input format. The relative error of each approximate MAC is taken against the exact
-FP MAC on the same inputs, ``|approx - exact| / |exact|``; the exact MAC's own error against
-the real dot product (``math.fsum`` of the exact products) is given for scale.
+Error: dot products ``sum a_i b_i`` of length 16, 256 and 4096 computed by the vectorized
+golden MAC models (``golden.fp.vfma.Mac``/``UnnormalizedMac``, ``golden.fp.vlmul.LMac``,
+bit-exact to the scalar ``golden.fp.fma``/``golden.fp.lmul`` ones), one MAC step per
+element: 1,000 dot products per distribution (``--trials-scale`` multiplies that) run as
+1,000 lanes of one batched model, 4096 steps, read after 16, 256 and 4096 steps (the shorter
+dot products are prefixes of the longer ones). Inputs are drawn from N(0, 1), U(-1, 1) and
+Student-t (3 degrees of freedom, heavy-tailed) and rounded to the input format. The error of
+each approximate MAC is taken against the exact FP MAC on the same inputs, relative
+(``|approx - exact| / |exact|``, which a near-cancelling dot product can make large) and
+normalized by ``sum |a_i b_i|`` (which it cannot); mean, p99 and worst case. The exact MAC's
+own error against the real dot product (``math.fsum`` of the exact products) is given for
+scale.
 
 Last lines:
 
@@ -35,7 +41,7 @@ Last lines:
 * ``lmul_bf16_area_ratio_vs_mult``: L-Mul bf16 area over the exact bf16 multiplier's;
 * ``lmul_bf16_energy_ratio_vs_mult``: the same for energy per operation.
 
-Usage: ``python bench/qor_fp.py [--jobs 2] [--reuse] [--trials-scale 1.0]``
+Usage: ``python bench/qor_fp.py [--jobs 2] [--reuse] [--trials-scale 1.0] [--errors-only]``
 """
 
 import argparse
@@ -52,14 +58,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from golden.fp.codec import decode, encode_floats  # noqa: E402
+from golden.fp import vfma  # noqa: E402
 from tpegen import api  # noqa: E402
 from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig,  # noqa: E402
                            LMulConfig)
+from tpegen.formats import parse_format  # noqa: E402
 
 OUT = REPO / "build" / "bench" / "qor_fp"
 LENGTHS = (16, 256, 4096)
-TRIALS = {16: 300, 256: 24, 4096: 3}
+DOTS = 1000            # dot products per length and distribution (x --trials-scale)
+LANES = 3000           # lanes of one batched model run (~5 bytes per lane and step)
 DISTRIBUTIONS = ("normal", "uniform", "student_t")
 
 UN = {"accumulator": "unnormalized"}
@@ -148,43 +156,89 @@ def draw(dist, n, rng):
     return rng.standard_t(3, n)
 
 
-def _value(bits, fmt):
-    v = decode(bits, fmt)
-    return v.exact if v.kind in ("finite", "zero") else None
+def _run(cfg, a, b):
+    """The results (exact float64 values; inf/NaN as such) of a MAC configuration after
+    accumulating ``a[t] * b[t]`` from +0, one step per row of the ``(steps, lanes)`` bit
+    pattern arrays, read after each of ``LENGTHS`` steps: ``{length: values}``."""
+    model = vfma.model(cfg, a.shape[1])
+    out = {}
+    for t in range(a.shape[0]):
+        acc = model.tick(a[t], b[t], 0, 1)
+        if t + 1 in LENGTHS:
+            out[t + 1] = vfma.decode(acc, cfg.facc)
+    return out
 
 
-def _dot(cfg, a, b):
-    """The result of a MAC configuration after accumulating ``a[i] * b[i]`` from +0."""
-    model, result = cfg.model(), 0
-    for x, y in zip(a, b):
-        result = model.tick(x, y, 0, 1)
-    return result
+def _errors(got, ref, scale):
+    """``(relative, normalized)`` errors of ``got`` against ``ref`` (inf where ``got`` is not
+    finite)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        diff = np.where(np.isfinite(got), np.abs(got - ref), np.inf)
+        return diff / np.abs(ref), diff / scale
 
 
-def error_table(family, rng, scale):
-    """``{(model label, dist, length): [relative errors]}`` and the exact MAC's own errors."""
+def _operands(fmt, dists, steps, rng):
+    """Bit patterns (``steps`` x lanes, uint) of values drawn from each lane's distribution and
+    rounded to ``fmt`` (saturating), drawn and rounded in blocks of rows to bound memory."""
+    fmt = parse_format(fmt)
+    out = np.empty((steps, len(dists)), np.uint8 if fmt.width <= 8 else np.uint16)
+    groups = [(d, np.flatnonzero(dists == d)) for d in DISTRIBUTIONS]
+    for row in range(0, steps, 256):
+        rows = slice(row, min(row + 256, steps))
+        for dist, lanes in groups:
+            values = draw(dist, (rows.stop - rows.start, lanes.size), rng)
+            out[rows, lanes] = vfma.encode(values, fmt, overflow="saturate")
+    return out
+
+
+def error_table(family, rng, scale, labels=None):
+    """``{(model label, dist, length): {"rel": errors, "norm": errors}}`` and the exact MAC's
+    own errors ``{(dist, length): {...}}``; ``labels`` restricts the models (default: every
+    approximate setting of the family and the L-Mul MAC). Dot products whose exact-MAC
+    result or real value is zero or not finite are left out (as the relative error needs)."""
     fin, facc = FAMILIES[family]
     exact_cfg = FMacConfig(fmt_in=fin, fmt_acc=facc)
     models = dict(_approx(fin, facc, *setting) for setting in APPROX[family])
     models["lmac"] = LMacConfig(fmt_in=fin, fmt_acc=facc)
-    fin_fmt, facc_fmt = exact_cfg.fin, exact_cfg.facc
+    if labels is not None:
+        models = {label: models[label] for label in labels}
+    dots, steps = max(2, int(DOTS * scale)), max(LENGTHS)
+    # the distributions' dot products side by side, as the lanes of one batched run
+    every = np.repeat(np.array(DISTRIBUTIONS), dots)
     errors, own = {}, {}
-    for dist in DISTRIBUTIONS:
-        for length in LENGTHS:
-            trials = max(2, int(TRIALS[length] * scale))
-            for _ in range(trials):
-                a = encode_floats(draw(dist, length, rng), fin_fmt)
-                b = encode_floats(draw(dist, length, rng), fin_fmt)
-                ref = _value(_dot(exact_cfg, a, b), facc_fmt)
-                true = math.fsum(float(_value(x, fin_fmt) * _value(y, fin_fmt))
-                                 for x, y in zip(a, b))
-                if ref is None or ref == 0 or true == 0:
-                    continue
-                own.setdefault((dist, length), []).append(abs(float(ref) - true) / abs(true))
-                for label, cfg in models.items():
-                    got = _value(_dot(cfg, a, b), facc_fmt)
-                    err = float(abs(got - ref) / abs(ref)) if got is not None else math.inf
-                    errors.setdefault((label, dist, length), []).append(err)
+
+    def add(table, key, n, keep, dists, rel, norm):
+        for dist in DISTRIBUTIONS:
+            pick = (dists == dist) & keep
+            entry = table.setdefault(key(dist), {"rel": [], "norm": []})
+            entry["rel"].append(rel[pick])
+            entry["norm"].append(norm[pick])
+
+    for start in range(0, every.size, LANES):
+        dists = every[start:start + LANES]
+        a = _operands(fin, dists, steps, rng)
+        b = _operands(fin, dists, steps, rng)
+        true = {n: np.empty(dists.size) for n in LENGTHS}
+        size = {n: np.empty(dists.size) for n in LENGTHS}
+        for lo in range(0, dists.size, 1000):       # the real dot products, 1000 at a time
+            cols = slice(lo, lo + 1000)
+            products = vfma.decode(a[:, cols], fin) * vfma.decode(b[:, cols], fin)  # exact
+            for n in LENGTHS:
+                true[n][cols] = [math.fsum(col) for col in products[:n].T.tolist()]
+                size[n][cols] = np.abs(products[:n]).sum(axis=0)
+        ref = _run(exact_cfg, a, b)
+        keep = {n: np.isfinite(ref[n]) & (ref[n] != 0) & (true[n] != 0) for n in LENGTHS}
+        for n in LENGTHS:
+            add(own, lambda d: (d, n), n, keep[n], dists, *_errors(ref[n], true[n], size[n]))
+        for label, cfg in models.items():
+            got = _run(cfg, a, b)
+            for n in LENGTHS:
+                add(errors, lambda d: (label, d, n), n, keep[n], dists,
+                    *_errors(got[n], ref[n], size[n]))
+    for table in (errors, own):
+        for entry in table.values():
+            for kind in ("rel", "norm"):
+                entry[kind] = np.concatenate(entry[kind])
     return errors, own
 
 
@@ -196,10 +250,64 @@ def summarize(values):
 
 # --- report ---------------------------------------------------------------------------------
 
+def error_fields(errors, label):
+    """The error columns of a design: ``<dist>_<n>_{mean,p99,max}`` of the relative error and
+    ``<dist>_<n>_norm_{mean,max}`` of the error normalized by ``sum |a b|``."""
+    row = {}
+    for dist in DISTRIBUTIONS:
+        for length in LENGTHS:
+            key = (label, dist, length)
+            if key in errors:
+                s = summarize(errors[key]["rel"])
+                row[f"{dist}_{length}_mean"] = s["mean"]
+                row[f"{dist}_{length}_p99"] = s["p99"]
+                row[f"{dist}_{length}_max"] = s["max"]
+                row[f"{dist}_{length}_n"] = s["n"]
+                s = summarize(errors[key]["norm"])
+                row[f"{dist}_{length}_norm_mean"] = s["mean"]
+                row[f"{dist}_{length}_norm_max"] = s["max"]
+    return row
+
+
+def print_errors(rows, own):
+    """The error tables of the rows that have error columns, and the exact MAC's own."""
+    err_head = ["family", "design", "dist"] + [f"n={n}" for n in LENGTHS]
+    tables = {"rel": [], "norm": []}
+    for row in rows:
+        for dist in DISTRIBUTIONS:
+            if f"{dist}_16_mean" not in row:
+                continue
+            cells = {"family": row["family"], "design": row["design"], "dist": dist}
+            rel, norm = dict(cells), dict(cells)
+            for n in LENGTHS:
+                rel[f"n={n}"] = (f"{row[f'{dist}_{n}_mean']:.2e} / {row[f'{dist}_{n}_p99']:.2e}"
+                                 f" / {row[f'{dist}_{n}_max']:.2e}")
+                norm[f"n={n}"] = (f"{row[f'{dist}_{n}_norm_mean']:.2e} / "
+                                  f"{row[f'{dist}_{n}_norm_max']:.2e}")
+            tables["rel"].append(rel)
+            tables["norm"].append(norm)
+    counts = sorted({row[k] for row in rows for k in row if k.endswith("_n")})
+    print(f"\nRelative error of dot products against the exact FP MAC: mean / p99 / max "
+          f"({counts[0] if counts else 0}..{counts[-1] if counts else 0} dot products per "
+          "cell)")
+    print(_text_table(err_head, tables["rel"]))
+    print("\nError normalized by sum |a_i b_i| (near-cancellation does not inflate it), "
+          "against the exact FP MAC: mean / max")
+    print(_text_table(err_head, tables["norm"]))
+    print("\nThe exact FP MAC's own error against the real dot product, relative (mean / max) "
+          "and normalized (mean / max):")
+    for family in own:
+        for (dist, n), v in sorted(own[family].items()):
+            s, t = summarize(v["rel"]), summarize(v["norm"])
+            print(f"  {family} {dist:9s} n={n:<5d} {s['mean']:.2e} / {s['max']:.2e}   "
+                  f"{t['mean']:.2e} / {t['max']:.2e}   ({s['n']} dot products)")
+
+
+
 def _worst_error(errors, label):
     """The worst mean relative error of ``label`` over every length and distribution (0 for
     the exact MACs, which have no entry)."""
-    means = [summarize(v)["mean"] for (lab, _, _), v in errors.items() if lab == label]
+    means = [summarize(v["rel"])["mean"] for (lab, _, _), v in errors.items() if lab == label]
     return max(means) if means else 0.0
 
 
@@ -250,6 +358,34 @@ def plot(reports, errors, path):
     print(f"plot: {path}")
 
 
+def run_errors(seed, scale, labels=None):
+    """The error study of every family (``labels``: ``{family: [model labels]}`` to restrict
+    it), timed: ``errors, own``."""
+    errors, own = {}, {}
+    for family in FAMILIES:
+        t0 = time.monotonic()
+        rng = np.random.default_rng(seed)
+        errors[family], own[family] = error_table(
+            family, rng, scale, None if labels is None else labels.get(family, []))
+        models = len({label for label, _, _ in errors[family]}) + 1
+        print(f"{family} dot-product errors: {models} MAC models x "
+              f"{max(2, int(DOTS * scale))} dot products x {len(DISTRIBUTIONS)} "
+              f"distributions, {time.monotonic() - t0:.1f} s", flush=True)
+    return errors, own
+
+
+def errors_only(seed, scale, labels=None):
+    errors, own = run_errors(seed, scale, labels)
+    rows = [{"family": family, "design": label, **error_fields(errors[family], label)}
+            for family in errors for label in dict.fromkeys(k[0] for k in errors[family])]
+    print_errors(rows, own)
+    ok = [r["design"] for r in rows if r["family"] == "bf16" and r["design"] != "lmac"
+          and max(r[f"{d}_{n}_mean"] for d in DISTRIBUTIONS for n in LENGTHS) <= 0.01]
+    print(f"\nbf16 settings within 1 % (mean relative error, every length and distribution): "
+          f"{', '.join(ok) or 'none'}")
+    return errors, own
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -259,9 +395,15 @@ def main():
     parser.add_argument("--trials-scale", type=float, default=1.0,
                         help="multiply the number of dot products per cell (default 1)")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--errors-only", action="store_true",
+                        help="run only the dot-product error study and print its tables "
+                             "(no synthesis, no files written)")
     args = parser.parse_args()
     if not 0.05 <= args.trials_scale <= 100:
         parser.error("trials-scale: allowed 0.05..100")
+    if args.errors_only:
+        errors_only(args.seed, args.trials_scale)
+        return
     jobs = designs()
     print(f"{len(jobs)} designs, synthesized on {args.jobs} processes; seed {args.seed}",
           flush=True)
@@ -270,13 +412,9 @@ def main():
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(synth_one, f, label, c, args.reuse): (f, label)
                    for f, label, c in jobs}
-        errors, own = {}, {}
-        for family in FAMILIES:   # the error study runs here meanwhile
-            t0 = time.monotonic()
-            rng = np.random.default_rng(args.seed)
-            errors[family], own[family] = error_table(family, rng, args.trials_scale)
-            print(f"[{time.monotonic() - start:5.0f} s] {family} dot-product errors "
-                  f"({time.monotonic() - t0:.0f} s)", flush=True)
+        # the error study runs here meanwhile
+        errors, own = run_errors(args.seed, args.trials_scale)
+        print(f"[{time.monotonic() - start:5.0f} s] dot-product errors done", flush=True)
         for n, future in enumerate(as_completed(futures), 1):
             r = future.result()
             reports.append(r)
@@ -301,14 +439,7 @@ def main():
                "energy_pj_per_op": r["power"]["energy_pj_per_op"],
                "energy_vs_base": round(r["power"]["energy_pj_per_op"]
                                        / base["power"]["energy_pj_per_op"], 3)}
-        for dist in DISTRIBUTIONS:
-            for length in LENGTHS:
-                key = (label, dist, length)
-                if key in errors[family]:
-                    s = summarize(errors[family][key])
-                    row[f"{dist}_{length}_mean"] = s["mean"]
-                    row[f"{dist}_{length}_p99"] = s["p99"]
-                    row[f"{dist}_{length}_max"] = s["max"]
+        row.update(error_fields(errors[family], label))
         rows.append(row)
 
     print("\nArea, timing, FPGA and power (100 MHz, N(0,1) operands); base = exact FP MAC "
@@ -316,24 +447,7 @@ def main():
     head = ["family", "design", "area_um2", "area_vs_base", "critical_path_ns", "ecp5_luts",
             "ecp5_dsps", "ecp5_fmax_mhz", "power_mw", "energy_pj_per_op", "energy_vs_base"]
     print(_text_table(head, rows))
-    print("\nRelative error of dot products against the exact FP MAC: mean / p99 / max")
-    err_head = ["family", "design", "dist"] + [f"n={n}" for n in LENGTHS]
-    err_rows = []
-    for row in rows:
-        for dist in DISTRIBUTIONS:
-            if f"{dist}_16_mean" not in row:
-                continue
-            cells = {"family": row["family"], "design": row["design"], "dist": dist}
-            for n in LENGTHS:
-                cells[f"n={n}"] = (f"{row[f'{dist}_{n}_mean']:.2e} / {row[f'{dist}_{n}_p99']:.2e}"
-                                   f" / {row[f'{dist}_{n}_max']:.2e}")
-            err_rows.append(cells)
-    print(_text_table(err_head, err_rows))
-    print("\nThe exact FP MAC's own error against the real dot product (mean / max):")
-    for family in FAMILIES:
-        for (dist, n), v in sorted(own[family].items()):
-            s = summarize(v)
-            print(f"  {family} {dist:9s} n={n:<5d} {s['mean']:.2e} / {s['max']:.2e}")
+    print_errors(rows, own)
 
     docs = REPO / "docs"
     with open(docs / "qor_fp.csv", "w", newline="") as f:

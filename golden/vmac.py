@@ -79,10 +79,10 @@ class MacArray:
             # input registers: (product words, keep mask, enable mask), a hold
             self._pending = ((zero, zero), ~zero, zero)
         else:
-            zero = np.zeros(self.shape, np.int64)
-            self._acc = self._result = zero
-            self._s = self._c = zero.view(_U)
-            self._pending = (zero, zero - 1, zero)
+            zeros = [np.zeros(self.shape, np.int64) for _ in range(4)]
+            self._acc, self._result = zeros[0], zeros[1]       # the fast tick updates _acc
+            self._s, self._c = zeros[2].view(_U), zeros[3].view(_U)    # in place
+            self._pending = (zeros[1], zeros[1] - 1, zeros[1])
 
     def _read(self, words):
         if not self.wide:
@@ -130,14 +130,18 @@ class MacArray:
         except AttributeError:
             fast = False
         if not fast:
-            a, b, clear, enable = _int64(a), _int64(b), _int64(clear), _int64(enable)
+            a = np.broadcast_to(_int64(a), self.shape)
+            b, clear, enable = _int64(b), _int64(clear), _int64(enable)
         p = a * b                      # wraps modulo 2**64 like the accumulator
         p *= enable
-        acc = self._acc & (clear - 1)  # all ones unless clear
-        acc += p
-        if self._output_reg:
+        if self._output_reg:           # the output register samples the old accumulator
             self._result = self._acc
-        self._acc = acc
+            self._acc = self._acc & (clear - 1)
+            self._acc += p
+        else:                          # nothing else refers to the accumulator: in place
+            acc = self._acc
+            acc &= clear - 1           # all ones unless clear
+            acc += p
 
     def _inputs(self, a, b, clear, enable):
         """Product (zero where not enabled), keep mask (all ones unless ``clear``) and

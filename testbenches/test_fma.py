@@ -1,9 +1,9 @@
 """The FMA generator against its golden models, cycle by cycle, in cocotb (``FMA_GRID``):
 every multiplicand pair of the 8- and 4-bit formats with a set of addends (zeros, subnormals,
 +-max, inf, NaN; Icarus: one addend per pair, in turn), the directed corner list, and
-100,000 random cycles (Icarus: 5,000) with a quarter of the addends cancelling the product. The FP MAC (``FMAC_GRID``) likewise, with
-random ``clear``/``enable``, against its cycle model; and the exact FP multiplier (the FMA
-datapath with a ``-0`` addend, ``FPMUL_GRID``).
+100,000 random cycles (Icarus: 5,000) with a quarter of the addends cancelling the product.
+The FP MAC (``FMAC_GRID``) likewise, with random ``clear``/``enable``, against its cycle
+model; and the exact FP multiplier (the FMA datapath with a ``-0`` addend, ``FPMUL_GRID``).
 
 The grids include per-operand formats (``a`` in ``fmt_a``, ``b`` in ``fmt_b``; names
 ``<a>x<b>``, e.g. ``fma_e4m3fnxe5m2_fp16_d2``): the testbench draws each operand from its own

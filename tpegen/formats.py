@@ -217,3 +217,10 @@ def unnormalized_layout(fmt_a, fmt_acc, guard=0, extension=None, *, fmt_b=None):
     (the accumulator's significand, carry included), no guard positions."""
     return Layout(pp=_product_bits(fmt_a, fmt_b), pc=parse_format(fmt_acc).man_bits + 2 + guard,
                   guard=0, extension=extension)
+
+
+def lmul_offset_exponent(man_bits):
+    """``l(m)`` of L-Mul ("Addition is All You Need", arXiv 2410.00907): the offset
+    ``2**-l(m)`` added to the mantissa sum is ``m`` for ``m <= 3``, 3 for ``m == 4`` and 4
+    for ``m > 4``. Part of the spec, so the golden model and the generator share it."""
+    return man_bits if man_bits <= 3 else 3 if man_bits == 4 else 4

@@ -28,7 +28,7 @@ Special values and ranges (tpegen's policy; the paper does not define them):
 
 from fractions import Fraction
 
-from tpegen.formats import parse_format
+from tpegen.formats import lmul_offset_exponent, parse_format
 
 from .codec import Value, decode, encode
 
@@ -36,8 +36,8 @@ __all__ = ["lmul", "lmul_formula", "offset_exponent", "LMac"]
 
 
 def offset_exponent(man_bits):
-    """``l(m)`` of the paper."""
-    return man_bits if man_bits <= 3 else 3 if man_bits == 4 else 4
+    """``l(m)`` of the paper (:func:`tpegen.formats.lmul_offset_exponent`)."""
+    return lmul_offset_exponent(man_bits)
 
 
 def _specials(va, vb, fmt):

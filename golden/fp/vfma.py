@@ -31,19 +31,25 @@ exponent of the exact sum (the approximate schemes need the exact leading-one po
 The final rounding into ``fmt_acc`` (:func:`encode`) works on the float64 bit pattern with
 integer operations: the exponent picks the shift (clamped at the subnormal floor), the
 significand is rounded there, and ``((biased - 1) << m) + q`` lets a carry move the exponent.
+For an fp32 accumulator with RNE and subnormals, numpy's float64 -> float32 conversion (the
+hardware's, nearest-even with subnormals and overflow to inf) does the same in one step.
 
 The approximate schemes (docs/fp.md) are defined on the integer alignment window of the
 datapath. The window's content is a sum of two float64 values as well: the product placed at
 ``L`` (which is the product itself, or a larger stand-in when the addend pushes position 0
 up, exactly as the scalar ``_align`` does) and the addend with its bits below position 0
 jammed into position 0 (an integer shift with a sticky OR). The leading-one position, the
-approximate count and the first rounding follow the scalar definitions on that value.
+approximate count and the first rounding follow the scalar definitions on that value. The
+unnormalized accumulator keeps its state as integer arrays (kind, sign, ``q``, ``scale``); its
+step rounds to odd at the absolute position ``ref + u``, which composes exactly with the
+53-bit round to odd.
 
-Limits: every format's significand must fit with the product into float64 (pp <= 53,
-``m_acc <= 50``) and every exponent must stay inside float64's normal range (all the formats of
-:mod:`tpegen.formats` up to 32 bits with at most 9 exponent bits). Other formats raise
-``ValueError``; use the scalar models for them. Bit patterns must be non-negative integers
-below ``2**width`` (any integer dtype); results are ``int64`` arrays.
+Limits: the product of the two operand formats must fit float64's significand
+(``(m_a + 1) + (m_b + 1) <= 53``: any two formats of at most 16 bits, fp32 as the addend),
+``m_acc + 1 + guard <= 51``, and every exponent must stay inside float64's normal range (at
+most 9 exponent bits). Other formats raise ``ValueError``; use the scalar models for them.
+Bit patterns must be non-negative integers below ``2**width`` (any integer dtype); results
+are ``int64`` arrays.
 """
 
 from functools import lru_cache
@@ -155,16 +161,16 @@ def _is_native(fmt, exp_bits, man_bits):
 
 
 def _values(bits, fmt, subnormals):
-    """Exact float64 values of bit patterns."""
+    """Exact float64 values of bit patterns (callers ignore the invalid-operation warning of
+    casting a signalling NaN)."""
     if fmt.width <= 16:
         return _tables(fmt, subnormals)[0][bits]
     if _is_native(fmt, 8, 23):
-        with np.errstate(invalid="ignore"):      # signalling NaNs
-            v = np.asarray(bits).astype(np.uint32).view(np.float32).astype(np.float64)
+        v = bits.astype(np.uint32, copy=False).view(np.float32).astype(np.float64)
         if not subnormals:
             v = np.where(np.abs(v) < 2.0 ** -126, np.copysign(0.0, v), v)
         return v
-    return _fields(np.asarray(bits).astype(np.int64), fmt, subnormals)[0]
+    return _fields(bits.astype(np.int64), fmt, subnormals)[0]
 
 
 def _all_fields(bits, fmt, subnormals):
@@ -179,7 +185,8 @@ def decode(bits, fmt, *, subnormals=True):
     ``subnormals=False`` reads subnormals as zeros of their sign."""
     fmt = parse_format(fmt)
     _check(fmt, fmt, fmt)
-    return _values(_arr(bits), fmt, subnormals)
+    with np.errstate(invalid="ignore"):
+        return _values(_arr(bits), fmt, subnormals)
 
 
 # --- the exact sum, rounded to odd at 53 bits ----------------------------------------------
@@ -256,11 +263,16 @@ def fma(a, b, c, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, rounding="rne"
         subnormals=True):
     """Bit patterns of ``round(a*b + c)`` elementwise (:func:`golden.fp.fma.fma`)."""
     fa, fb, facc = _setup(fmt_a, fmt_b, fmt_in, fmt_acc)
-    va = _values(_arr(a), fa, subnormals)
-    vb = _values(_arr(b), fb, subnormals)
-    vc = _values(_arr(c), facc, subnormals)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        va = _values(_arr(a), fa, subnormals)
+        vb = _values(_arr(b), fb, subnormals)
+        vc = _values(_arr(c), facc, subnormals)
         x = _sum_odd(va * vb, vc)
+        if rounding == "rne" and subnormals and _is_native(facc, 8, 23):
+            # the hardware conversion rounds to nearest even, subnormals and overflow
+            # included: one rounding of the rounded-to-odd sum, as _encode does
+            out = x.astype(np.float32).view(np.uint32).astype(np.int64)
+            return np.where(np.isnan(x), facc.nan_code, out)
     return _encode(x, facc, rounding, subnormals, _overflow_policy(facc))
 
 
@@ -322,13 +334,13 @@ def fma_approx(a, b, c, *, fmt_acc, fmt_a=None, fmt_b=None, fmt_in=None, roundin
     (:func:`golden.fp.fma.fma_approx`, docs/fp.md)."""
     fa, fb, facc = _setup(fmt_a, fmt_b, fmt_in, fmt_acc, guard)
     a, b, c = np.broadcast_arrays(_arr(a), _arr(b), _arr(c))
-    va, _, ea = _all_fields(a, fa, subnormals)
-    vb, _, eb = _all_fields(b, fb, subnormals)
-    vc, sig_c, ec = _all_fields(c, facc, subnormals)
     m = facc.man_bits
     low, top, width = _layout(fa, fb, m + 1, guard, extension)
     window = width if window is None else window
     with np.errstate(all="ignore"):
+        va, _, ea = _all_fields(a, fa, subnormals)
+        vb, _, eb = _all_fields(b, fb, subnormals)
+        vc, sig_c, ec = _all_fields(c, facc, subnormals)
         p = va * vb
         exact = _encode(_sum_odd(p, vc), facc, rounding, subnormals, _overflow_policy(facc))
         # no rounding happens for specials and zero products: the exact FMA gives them

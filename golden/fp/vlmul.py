@@ -42,14 +42,16 @@ def lmul(a, b, fmt=None, *, fmt_a=None, fmt_b=None):
     sign = ((a ^ b) >> (w - 1)) & 1
     sign_bit = sign << (w - 1)
     field_mask = (1 << (w - 1)) - 1
-    field = (a & field_mask) + (b & field_mask) - (fmt.bias << m) + ((1 << m) >> offset_exponent(m))
+    offset = (1 << m) >> offset_exponent(m)
+    field = (a & field_mask) + (b & field_mask) - (fmt.bias << m) + offset
     top = fmt.emax + fmt.bias
     exp = field >> m
     over = (exp > top) | ((exp == top) & ((field & ((1 << m) - 1)) > fmt.max_mantissa))
     result = np.where(over, sign_bit | fmt.inf_code, sign_bit | field)
     result = np.where(field < (1 << m), sign_bit, result)
     # specials (subnormals read as zero)
-    va, vb = _values(a, fmt, False), _values(b, fmt, False)
+    with np.errstate(invalid="ignore"):
+        va, vb = _values(a, fmt, False), _values(b, fmt, False)
     zero = (va == 0) | (vb == 0)
     inf = np.isinf(va) | np.isinf(vb)
     nan = np.isnan(va) | np.isnan(vb) | (zero & inf)

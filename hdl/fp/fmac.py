@@ -15,7 +15,7 @@ a : In(fmt_a.width)
     Multiplicand bit pattern in ``fmt_a``.
 b : In(fmt_b.width)
     Multiplicand bit pattern in ``fmt_b`` (``fmt_in`` sets both formats; e.g. ``e4m3fn``
-    activations times ``e5m2`` weights).
+    activations times ``e5m2`` gradients).
 clear : In(1)
     Start this cycle's accumulation from ``+0`` (with ``enable`` low: load ``+0``).
 enable : In(1)

@@ -22,8 +22,8 @@ result : Out(width)
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed
 
-from golden.fp.lmul import offset_exponent
 from tpegen.config import LMacConfig, LMulConfig
+from tpegen.formats import lmul_offset_exponent as offset_exponent
 
 from .common import FpUnit, accumulate, unpack
 from .fma import datapath
