@@ -59,7 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from golden.fp import vfma  # noqa: E402
-from tpegen import api  # noqa: E402
+from tpegen import api, registry  # noqa: E402
 from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig,  # noqa: E402
                            LMulConfig)
 from tpegen.formats import parse_format  # noqa: E402
@@ -160,7 +160,7 @@ def _run(cfg, a, b):
     """The results (exact float64 values; inf/NaN as such) of a MAC configuration after
     accumulating ``a[t] * b[t]`` from +0, one step per row of the ``(steps, lanes)`` bit
     pattern arrays, read after each of ``LENGTHS`` steps: ``{length: values}``."""
-    model = vfma.model(cfg, a.shape[1])
+    model = registry.vector_model(cfg, a.shape[1])
     out = {}
     for t in range(a.shape[0]):
         acc = model.tick(a[t], b[t], 0, 1)

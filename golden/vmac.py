@@ -59,6 +59,10 @@ class MacArray:
         self.wide = self.width > 64
         self.mask = (1 << self.width) - 1
         self._output_reg = cfg.output_reg
+        # small arrays: update the accumulator in place (saves the allocations that dominate
+        # there); large ones: a new array each cycle (in-place loops over large arrays can
+        # stall on 4 KiB address aliasing with the operands, several times slower)
+        self._in_place = not cfg.output_reg and int(np.prod(self.shape)) <= 4096
         self.reset()
         if self.wide:
             self.tick = self._tick_wide
@@ -125,8 +129,8 @@ class MacArray:
     def tick(self, a, b, clear, enable):
         """One rising edge with these port inputs (arrays broadcast to ``shape``)."""
         try:
-            fast = (a.dtype is _I64 and b.dtype is _I64 and clear.dtype.kind in "bi"
-                    and enable.dtype.kind in "bi")
+            # (an enable of another dtype multiplies correctly, or raises)
+            fast = a.dtype is _I64 and b.dtype is _I64 and clear.dtype.kind in "bi"
         except AttributeError:
             fast = False
         if not fast:
@@ -134,14 +138,16 @@ class MacArray:
             b, clear, enable = _int64(b), _int64(clear), _int64(enable)
         p = a * b                      # wraps modulo 2**64 like the accumulator
         p *= enable
-        if self._output_reg:           # the output register samples the old accumulator
-            self._result = self._acc
-            self._acc = self._acc & (clear - 1)
-            self._acc += p
-        else:                          # nothing else refers to the accumulator: in place
+        if self._in_place:             # nothing else refers to the accumulator
             acc = self._acc
             acc &= clear - 1           # all ones unless clear
             acc += p
+        else:
+            if self._output_reg:       # the output register samples the old accumulator
+                self._result = self._acc
+            acc = self._acc & (clear - 1)
+            acc += p
+            self._acc = acc
 
     def _inputs(self, a, b, clear, enable):
         """Product (zero where not enabled), keep mask (all ones unless ``clear``) and

@@ -108,7 +108,7 @@ def scalar_fma(cfg):
 
 
 def vector_fma(cfg):
-    return vfma.model(cfg)
+    return registry.vector_model(cfg)
 
 
 def on_scalar(function, *columns):
@@ -293,7 +293,7 @@ def scalar_mac(cfg):
 def run_macs(cfg, lanes, cycles, rng, vector=None):
     """Run the vectorized MAC and ``lanes`` scalar ones side by side; returns the mismatch
     messages (readouts every cycle, and the unnormalized state)."""
-    vector = vector if vector is not None else vfma.model(cfg, lanes)
+    vector = vector if vector is not None else registry.vector_model(cfg, lanes)
     scalars = [scalar_mac(cfg) for _ in range(lanes)]
     a, b, clear, enable = mac_stimulus(cfg.fa, cfg.fb, lanes, cycles, rng)
     got = np.empty((cycles, lanes), np.int64)
@@ -446,7 +446,7 @@ def test_fpmul_against_scalar(cfg):
     else:
         a = _with_corners(rng.integers(0, 1 << fmt.width, SCALAR_OPS // 4), fmt, rng)
         b = _with_corners(rng.integers(0, 1 << fmt.width, SCALAR_OPS // 4), fmt, rng)
-    check(vfma.model(cfg)(a, b), on_scalar(registry.model(cfg), a, b), (a, b), cfg.name)
+    check(registry.vector_model(cfg)(a, b), on_scalar(registry.model(cfg), a, b), (a, b), cfg.name)
 
 
 # --- planted bugs ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from .config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
                      ParameterError)
 
 __all__ = ["Kind", "register", "kind", "kinds", "config_from_dict", "elaborate", "model",
-           "golden_stream"]
+           "vector_model", "golden_stream"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ class Kind:
         ``cycle`` or ``function``, as above.
     inputs : tuple
         The input roles the golden model takes, in order.
+    vector : callable
+        ``vector(config, shape)`` -> the vectorized (numpy) golden model of ``shape``
+        independent lanes, bit-exact to ``golden``: a function of arrays, or a cycle model.
     help : str
         One line for the CLI.
     formal : bool
@@ -74,6 +77,7 @@ class Kind:
     inputs: tuple
     help: str
     formal: bool = False
+    vector: object = None
 
     def testbench_for(self, config):
         """The testbench module of ``config`` (a handshake design runs the streaming one)."""
@@ -132,6 +136,12 @@ def elaborate(config):
 def model(config):
     """The golden model of ``config`` (see :attr:`Kind.golden`)."""
     return kind(config.kind).golden(config)
+
+
+def vector_model(config, shape=1):
+    """The vectorized golden model of ``config`` over ``shape`` lanes (a whole PE array per
+    call; see :attr:`Kind.vector`)."""
+    return kind(config.kind).vector(config, shape)
 
 
 def golden_stream(config, cols, cycles):
@@ -218,19 +228,61 @@ def _lmac_model(cfg):
                 subnormals=cfg.subnormals)
 
 
+def _vmac(cfg, shape):
+    from golden.vmac import MacArray
+    return MacArray(cfg, shape)
+
+
+def _vlmul(cfg, shape):
+    from golden.fp.vlmul import lmul
+    return lambda a, b: lmul(a, b, cfg.fmt)
+
+
+def _vfma(cfg, shape):
+    from golden.fp import vfma
+    options = dict(fmt_a=cfg.fa, fmt_b=cfg.fb, fmt_acc=cfg.facc, rounding=cfg.rounding,
+                   subnormals=cfg.subnormals)
+    if cfg.normalize == "exact":
+        return lambda a, b, c: vfma.fma(a, b, c, **options)
+    return lambda a, b, c: vfma.fma_approx(a, b, c, **options, **_approx(cfg))
+
+
+def _vfmac(cfg, shape):
+    from golden.fp import vfma
+    options = dict(fmt_a=cfg.fa, fmt_b=cfg.fb, fmt_acc=cfg.facc, rounding=cfg.rounding,
+                   subnormals=cfg.subnormals)
+    if cfg.unnormalized:
+        return vfma.UnnormalizedMac(shape, **options, **_approx(cfg))
+    return vfma.Mac(shape, **options, **(_approx(cfg) if cfg.normalize == "approx" else {}))
+
+
+def _vfpmul(cfg, shape):
+    from golden.fp import vfma
+    fmt = cfg.fmt
+    minus_zero = 1 << (fmt.width - 1)
+    return lambda a, b: vfma.fma(a, b, minus_zero, fmt_in=fmt, fmt_acc=fmt,
+                                 rounding=cfg.rounding, subnormals=cfg.subnormals)
+
+
+def _vlmac(cfg, shape):
+    from golden.fp.vlmul import LMac
+    return LMac(shape, fmt_in=cfg.fin, fmt_acc=cfg.facc, rounding=cfg.rounding,
+                subnormals=cfg.subnormals)
+
+
 _ACC = ("a", "b", "clear", "enable")
 for _entry in (
         Kind("mac", MacConfig, "hdl.mac:Mac", "testbenches.mac_tb", _mac_model, "cycle", _ACC,
-             "integer multiply-accumulate unit", formal=True),
+             "integer multiply-accumulate unit", formal=True, vector=_vmac),
         Kind("lmul", LMulConfig, "hdl.fp.lmul:LMul", "testbenches.fp_tb", _lmul_model,
-             "function", ("a", "b"), "L-Mul multiplier (one integer addition)"),
+             "function", ("a", "b"), "L-Mul multiplier (one integer addition)", vector=_vlmul),
         Kind("fma", FmaConfig, "hdl.fp.fma:Fma", "testbenches.fp_tb", _fma_model, "function",
-             ("a", "b", "c"), "floating-point fused multiply-add a*b + c"),
+             ("a", "b", "c"), "floating-point fused multiply-add a*b + c", vector=_vfma),
         Kind("fmac", FMacConfig, "hdl.fp.fmac:FMac", "testbenches.fp_tb", _fmac_model, "cycle",
-             _ACC, "floating-point multiply-accumulate acc += a*b"),
+             _ACC, "floating-point multiply-accumulate acc += a*b", vector=_vfmac),
         Kind("fpmul", FpMulConfig, "hdl.fp.fpmul:FpMul", "testbenches.fp_tb", _fpmul_model,
-             "function", ("a", "b"), "exact floating-point multiplier (L-Mul baseline)"),
+             "function", ("a", "b"), "exact floating-point multiplier (L-Mul baseline)", vector=_vfpmul),
         Kind("lmac", LMacConfig, "hdl.fp.lmul:LMac", "testbenches.fp_tb", _lmac_model, "cycle",
-             _ACC, "L-Mul multiply-accumulate acc += lmul(a, b)")):
+             _ACC, "L-Mul multiply-accumulate acc += lmul(a, b)", vector=_vlmac)):
     register(_entry)
 del _entry

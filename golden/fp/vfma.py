@@ -45,7 +45,7 @@ step rounds to odd at the absolute position ``ref + u``, which composes exactly 
 53-bit round to odd.
 
 Limits: the product of the two operand formats must fit float64's significand
-(``(m_a + 1) + (m_b + 1) <= 53``: any two formats of at most 16 bits, fp32 as the addend),
+(``(m_a + 1) + (m_b + 1) <= 53``: any two formats of at most 16 bits, fp32 x fp32 too),
 ``m_acc + 1 + guard <= 51``, and every exponent must stay inside float64's normal range (at
 most 9 exponent bits). Other formats raise ``ValueError``; use the scalar models for them.
 Bit patterns must be non-negative integers below ``2**width`` (any integer dtype); results
@@ -486,37 +486,3 @@ class UnnormalizedMac:
         :class:`golden.fp.fma.Accumulator` (comparisons with the scalar model)."""
         return [(_KINDS[k], int(s), int(q), int(e)) for k, s, q, e in
                 zip(self.kind.ravel(), self.sign.ravel(), self.q.ravel(), self.scale.ravel())]
-
-
-# --- configurations --------------------------------------------------------------------------
-
-def model(config, shape=1):
-    """The vectorized golden model of an FP configuration of :mod:`tpegen.config`, the batched
-    counterpart of ``tpegen.registry.model``: a function of arrays for ``fma`` (``(a, b, c)``)
-    and ``fpmul`` (``(a, b)``), a cycle model of ``shape`` lanes for ``fmac`` and ``lmac``."""
-    kind = config.kind
-    if kind in ("fma", "fmac"):
-        options = dict(fmt_a=config.fa, fmt_b=config.fb, fmt_acc=config.facc,
-                       rounding=config.rounding, subnormals=config.subnormals)
-        approx = dict(window=config.window, granularity=config.granularity,
-                      guard=config.guard, extension=config.extension)
-        if kind == "fmac" and config.unnormalized:
-            return UnnormalizedMac(shape, **options, **approx)
-        if kind == "fmac":
-            return Mac(shape, **options, **(approx if config.normalize == "approx" else {}))
-        if config.normalize == "exact":
-            return lambda a, b, c: fma(a, b, c, **options)
-        return lambda a, b, c: fma_approx(a, b, c, **options, **approx)
-    if kind == "fpmul":
-        fmt = config.fmt
-        minus_zero = 1 << (fmt.width - 1)
-        return lambda a, b: fma(a, b, minus_zero, fmt_in=fmt, fmt_acc=fmt,
-                                rounding=config.rounding, subnormals=config.subnormals)
-    if kind == "lmac":
-        from .vlmul import LMac
-        return LMac(shape, fmt_in=config.fin, fmt_acc=config.facc, rounding=config.rounding,
-                    subnormals=config.subnormals)
-    if kind == "lmul":
-        from .vlmul import lmul
-        return lambda a, b: lmul(a, b, config.fmt)
-    raise ValueError(f"no vectorized FP model for kind {kind!r}")
