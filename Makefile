@@ -61,7 +61,7 @@ test: setup
 # The fast tier for the inner loop (under 3 minutes): every fast test, and representative
 # cases of the slow files (testbenches/conftest.py, CHECK_TIER).
 check: setup
-	$(PY) -m pytest -n $(JOBS) testbenches --tier check
+	TPEGEN_VEC_SCALE=0.1 $(PY) -m pytest -n $(JOBS) testbenches --tier check
 
 bench: setup
 	$(PY) bench/golden_throughput.py
