@@ -74,18 +74,10 @@ _KINDS = ("zero", "finite", "inf", "nan")
 # --- formats ---------------------------------------------------------------------------------
 
 def formats(fmt_a=None, fmt_b=None, fmt_in=None):
-    """``(fa, fb)``: the parsed formats of ``a`` and ``b``. ``fmt_in`` sets both; ``fmt_b``
-    defaults to ``fmt_a`` (as in :mod:`golden.fp.fma`)."""
-    if fmt_in is not None:
-        fin = parse_format(fmt_in)
-        for given in (fmt_a, fmt_b):
-            if given is not None and parse_format(given) != fin:
-                raise TypeError(f"fmt_in={fin} conflicts with fmt_a={fmt_a}, fmt_b={fmt_b}")
-        return fin, fin
-    if fmt_a is None:
-        raise TypeError("the operand formats are missing: give fmt_a and fmt_b (or fmt_in)")
-    fa = parse_format(fmt_a)
-    return fa, fa if fmt_b is None else parse_format(fmt_b)
+    """``(fa, fb)``: the parsed formats of ``a`` and ``b`` (:func:`golden.fp.fma.operand_formats`:
+    ``fmt_in`` sets both; ``fmt_b`` defaults to ``fmt_a``)."""
+    from .fma import operand_formats
+    return operand_formats(fmt_a, fmt_b, fmt_in)
 
 
 def _arr(x):
