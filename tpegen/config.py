@@ -175,6 +175,18 @@ def _needs_approx(parameter, exact):
     return Constraint(expression.format(parameter, exact), message.format(parameter, exact))
 
 
+def _fmt_fields():
+    return dict(
+        fmt_a=param("format", "bf16", flag="--a-format", help=f"format of a: {FORMAT_HELP}"),
+        fmt_b=param("format", "bf16", flag="--b-format", help=f"format of b: {FORMAT_HELP}"),
+        fmt_acc=param("format", "fp32", flag="--acc",
+                      help="format of the addend/accumulator and of the result"),
+        rounding=param("choice", "rne", choices=ROUNDINGS, help="rne (to nearest even) | rtz"),
+        subnormals=param("bool", True, help="gradual underflow (else flush to zero)"),
+    )
+
+
+@dataclass(frozen=True)
 class _Fp(Config):
     """What the FMA-datapath configurations share: per-operand formats, ``fin`` for units
     whose operands share one format, and the ``--in`` shorthand."""
@@ -182,6 +194,13 @@ class _Fp(Config):
     aliases = {"fmt_in": ("fmt_a", "fmt_b")}
     shorthands = (Shorthand("--in", ("fmt_a", "fmt_b"), f"format of both a and b: "
                             f"{FORMAT_HELP}"),)
+
+    fmt_in: InitVar[str] = None
+    fmt_a: str = _fmt_fields()["fmt_a"]
+    fmt_b: str = _fmt_fields()["fmt_b"]
+    fmt_acc: str = _fmt_fields()["fmt_acc"]
+    rounding: str = _fmt_fields()["rounding"]
+    subnormals: bool = _fmt_fields()["subnormals"]
 
     @property
     def fa(self):
@@ -203,25 +222,10 @@ class _Fp(Config):
                                  f"({self.fmt_a}, {self.fmt_b}); use fa and fb")
         return self.fa
 
-    @property
-    def fmt_in(self):
-        return self.fmt_a if self.fmt_a == self.fmt_b else None
-
     def _formats_name(self):
         """``<a>_<acc>`` or ``<a>x<b>_<acc>``: the name part of the formats."""
         ins = self.fmt_a if self.fmt_a == self.fmt_b else f"{self.fmt_a}x{self.fmt_b}"
         return f"{ins}_{self.fmt_acc}"
-
-
-def _fmt_fields():
-    return dict(
-        fmt_a=param("format", "bf16", flag="--a-format", help=f"format of a: {FORMAT_HELP}"),
-        fmt_b=param("format", "bf16", flag="--b-format", help=f"format of b: {FORMAT_HELP}"),
-        fmt_acc=param("format", "fp32", flag="--acc",
-                      help="format of the addend/accumulator and of the result"),
-        rounding=param("choice", "rne", choices=ROUNDINGS, help="rne (to nearest even) | rtz"),
-        subnormals=param("bool", True, help="gradual underflow (else flush to zero)"),
-    )
 
 
 def _approx_fields(extension_hi):
@@ -289,12 +293,6 @@ class FmaConfig(_Fp):
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    fmt_in: InitVar[str] = None
-    fmt_a: str = _fmt_fields()["fmt_a"]
-    fmt_b: str = _fmt_fields()["fmt_b"]
-    fmt_acc: str = _fmt_fields()["fmt_acc"]
-    rounding: str = _fmt_fields()["rounding"]
-    subnormals: bool = _fmt_fields()["subnormals"]
     depth: int = param("int", 2, lo=1, hi=MAX_FMA_DEPTH, help="pipeline registers = latency")
     normalize: str = _approx_fields(0)["normalize"]
     granularity: int = _approx_fields(0)["granularity"]
@@ -362,12 +360,6 @@ class FMacConfig(_Fp):
         Verilog module name; derived from the parameters when ``None``.
     """
 
-    fmt_in: InitVar[str] = None
-    fmt_a: str = _fmt_fields()["fmt_a"]
-    fmt_b: str = _fmt_fields()["fmt_b"]
-    fmt_acc: str = _fmt_fields()["fmt_acc"]
-    rounding: str = _fmt_fields()["rounding"]
-    subnormals: bool = _fmt_fields()["subnormals"]
     accumulator: str = param("choice", "rounded", choices=ACCUMULATORS,
                              help="rounded: round into fmt_acc every step; unnormalized: "
                                   "keep the sum unnormalized, round only at the output")
