@@ -32,18 +32,26 @@ def verilog_text(component, config):
 
 def generate(config, outdir):
     """Write ``<name>.v``, its Verilator waivers ``<name>.vlt`` and its manifest
-    ``<name>.json`` into ``outdir``; return the manifest path."""
+    ``<name>.json`` into ``outdir``; return the manifest path. A component with ``parts``
+    (an engine's PE cell) gets each part converted once, into its own ``<part>.v`` and
+    ``<part>.vlt``, instantiated by name."""
     from .lint import waivers
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     component = elaborate(config)
-    text = verilog_text(component, config)  # elaborates; fills component.stats
-    vfile = outdir / f"{config.name}.v"
-    vfile.write_text(text)
-    wfile = outdir / f"{config.name}.vlt"
-    wfile.write_text(waivers(text, vfile.name))
-    files = [{"path": vfile.name, "type": "verilog"},
-             {"path": wfile.name, "type": "verilator-waivers"}]
+    texts = [(config.name, verilog_text(component, config))]  # elaborates; fills stats
+    for name, part in getattr(component, "parts", ()):
+        texts.append((name, verilog.convert(part, name=name, emit_src=False)))
+    files = []
+    for name, text in texts:
+        vfile = outdir / f"{name}.v"
+        vfile.write_text(text)
+        others = [t for n, t in texts if n != name]
+        wfile = outdir / f"{name}.vlt"
+        wfile.write_text(waivers(text, vfile.name, others=others))
+        files += [{"path": vfile.name, "type": "verilog"},
+                  {"path": wfile.name, "type": "verilator-waivers"}]
+    files.sort(key=lambda f: f["type"] != "verilog")     # the top's Verilog first
     manifest = build_manifest(component, config, files=files,
                               stats=getattr(component, "stats", {}))
     path = outdir / f"{config.name}.json"

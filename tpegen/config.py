@@ -17,7 +17,8 @@ from .formats import layout, parse_format, unnormalized_layout
 from .params import Config, Constraint, ParameterError, Shorthand, param
 
 __all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
-           "FpMulConfig", "LMacConfig", "CONFIGS", "config_class", "config_from_dict"]
+           "FpMulConfig", "LMacConfig", "EngineConfig", "CONFIGS", "config_class",
+           "config_from_dict"]
 
 MULTIPLIERS = ("behavioural", "array", "booth4")
 TREES = ("wallace", "dadda")
@@ -522,8 +523,76 @@ class LMacConfig(Config):
         return 1
 
 
+#: Engine architectures (hdl/engines/, one module each).
+ARCHITECTURES = ("systolic-os", "matrix2d")
+#: PE kinds an accumulating engine takes: every cycle-style accumulator.
+ENGINE_PES = ("mac", "fmac", "lmac")
+MAX_ENGINE_DIM, MAX_ENGINE_DEPTH = 64, 32
+
+
+@dataclass(frozen=True)
+class EngineConfig(Config):
+    """Parameters of a tensor engine (:mod:`hdl.engines`): an array of PEs that multiplies
+    matrices, behind one AXI4-Stream GEMM interface (docs/engines.md).
+
+    Parameters
+    ----------
+    arch : str
+        ``systolic-os`` (A flows east, B flows south, each PE keeps its C[i][j]) or
+        ``matrix2d`` (A broadcast along rows, B along columns, no skew).
+    rows, cols : int
+        The array, 1..64 each: an R x C tile of C per pass.
+    depth : int
+        The cube's third dimension D, 1..32 (1 for the other architectures).
+    pe : config
+        The processing element: any accumulator the project generates (``mac``, ``fmac``,
+        ``lmac``) with its own parameters; default an int8 x int8 -> int32 MAC. It is the
+        same generator and golden model as the stand-alone unit.
+    debug : bool
+        Add the state readout ``dbg_state`` (every PE's accumulator, every cycle) for the
+        testbench; off for synthesis.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    arch: str = param("choice", "systolic-os", choices=ARCHITECTURES, help="engine "
+                      "architecture")
+    rows: int = param("int", 4, lo=1, hi=MAX_ENGINE_DIM, help="array rows R")
+    cols: int = param("int", 4, lo=1, hi=MAX_ENGINE_DIM, help="array columns C")
+    depth: int = param("int", 1, lo=1, hi=MAX_ENGINE_DEPTH, help="cube depth D (cube only)")
+    pe: object = param("config", None, kinds=ENGINE_PES,
+                       help="the PE: --pe KIND followed by that kind's own flags")
+    debug: bool = param("bool", False, help="state readout of every PE (tests; off for "
+                                            "synthesis)")
+    name: str = _name()
+
+    kind = "engine"
+    constraints = (Constraint("depth == 1 or arch == 'cube'",
+                              "depth={depth} applies to arch=cube only (arch={arch}): "
+                              "allowed 1"),)
+
+    def validate(self):
+        if self.pe is None:
+            object.__setattr__(self, "pe", MacConfig(a_width=8, b_width=8, a_signed=True,
+                                                     b_signed=True, acc_width=32))
+        super().validate()
+        if getattr(self.pe, "handshake", False):
+            raise ParameterError("pe.handshake=True is not allowed in an engine: the engine "
+                                 "has its own AXI4-Stream interface (allowed: false)")
+
+    def default_name(self):
+        arch = self.arch.replace("systolic-", "").replace("-", "")
+        dims = f"{self.rows}x{self.cols}" + (f"x{self.depth}" if self.arch == "cube" else "")
+        return f"{arch}{dims}_{self.pe.name}" + ("_dbg" if self.debug else "")
+
+    @property
+    def latency(self):
+        """The PE's latency (the engine's own is a formula of the tile: docs/engines.md)."""
+        return self.pe.latency
+
+
 CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,
-                                     FpMulConfig, LMacConfig)}
+                                     FpMulConfig, LMacConfig, EngineConfig)}
 
 
 def config_class(kind):

@@ -55,6 +55,8 @@ ROLES = {
     "sum": "carry-save sum row S of a redundant accumulator; S + C is the value",
     "carry": "carry-save carry row C of a redundant accumulator; S + C is the value",
     "mode": "run-time selection of a format or operation",
+    "state": "debug readout of every PE's architectural state, every cycle (the manifest's "
+             "engine.state lists its fields and lanes); a generator option, off for synthesis",
 }
 
 

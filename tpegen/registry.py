@@ -30,8 +30,8 @@ golden_stream
 import importlib
 from dataclasses import dataclass
 
-from .config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig, MacConfig,
-                     ParameterError)
+from .config import (EngineConfig, FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
+                     MacConfig, ParameterError)
 
 __all__ = ["Kind", "register", "kind", "kinds", "config_from_dict", "elaborate", "model",
            "vector_model", "golden_stream"]
@@ -270,6 +270,11 @@ def _vlmac(cfg, shape):
                 subnormals=cfg.subnormals)
 
 
+def _engine_model(cfg):
+    from golden.engines import engine
+    return engine(cfg, vector_model(cfg.pe, (cfg.rows, cfg.cols)))
+
+
 _ACC = ("a", "b", "clear", "enable")
 for _entry in (
         Kind("mac", MacConfig, "hdl.mac:Mac", "testbenches.mac_tb", _mac_model, "cycle", _ACC,
@@ -283,6 +288,9 @@ for _entry in (
         Kind("fpmul", FpMulConfig, "hdl.fp.fpmul:FpMul", "testbenches.fp_tb", _fpmul_model,
              "function", ("a", "b"), "exact floating-point multiplier (L-Mul baseline)", vector=_vfpmul),
         Kind("lmac", LMacConfig, "hdl.fp.lmul:LMac", "testbenches.fp_tb", _lmac_model, "cycle",
-             _ACC, "L-Mul multiply-accumulate acc += lmul(a, b)", vector=_vlmac)):
+             _ACC, "L-Mul multiply-accumulate acc += lmul(a, b)", vector=_vlmac),
+        Kind("engine", EngineConfig, "hdl.engines:Engine", "testbenches.engine_tb",
+             _engine_model, "cycle", ("s_axis_a", "s_axis_b", "m_axis_c"),
+             "tensor engine: an array of PEs behind an AXI4-Stream GEMM interface")):
     register(_entry)
 del _entry

@@ -1,0 +1,17 @@
+"""Cycle models of the tensor engines (hdl/engines/, same names and parameters), written
+from docs/engines.md; :func:`engine` builds the one of a configuration."""
+
+from .accumulating import AccumulatingEngine, PeArray
+from .matrix2d import Matrix2D
+from .systolic_os import SystolicOS
+
+__all__ = ["engine", "ARCHES", "AccumulatingEngine", "PeArray", "SystolicOS", "Matrix2D"]
+
+ARCHES = {"systolic-os": SystolicOS, "matrix2d": Matrix2D}
+
+
+def engine(config, pe_model):
+    """The cycle model of ``config`` (an EngineConfig) on ``pe_model``: the PE's vectorized
+    cycle model of shape ``(rows, cols)``."""
+    shape = (config.rows, config.cols)
+    return ARCHES[config.arch](config, PeArray(pe_model, config.pe, shape))

@@ -1,0 +1,221 @@
+"""Cycle model of the output-accumulating engines (systolic-os, matrix2d), written from
+docs/engines.md ("Output-accumulating engines"): :class:`AccumulatingEngine`.
+
+One call of :meth:`AccumulatingEngine.step` is one clock cycle: it takes the values the
+testbench observed on the input ports in that cycle, returns what the engine's outputs
+must be in that cycle, and applies the rising edge. Everything is numpy over the R x C
+array (no Python loop over PEs); the PEs are a vectorized PE model (:class:`PeArray`), the
+same golden model as the stand-alone unit.
+
+State, as in the spec:
+
+* ``flags[k]``, ``k >= 1``: (valid, first, last) of the beat accepted ``k`` advancing
+  cycles ago (a bubble: all false);
+* ``a_hist[k]``, ``b_hist[k]``: the operand lanes on the bus ``k`` advancing cycles ago (the
+  skew and systolic registers hold them whatever ``valid`` was; a bubble reaches a PE with
+  ``enable`` low);
+* the PEs' state, the captured results ``shadow``, the row flags ``occupied`` and
+  ``complete``, the output row pointer ``ptr``, the tile flag ``in_tile`` and the
+  countdown ``hold`` before the next last beat.
+
+Members
+-------
+AccumulatingEngine
+    The model; subclasses give ``delay(i, j)`` and ``min_spacing`` (:mod:`.systolic_os`,
+    :mod:`.matrix2d`).
+PeArray
+    R x C PEs from a vectorized PE cycle model, on raw bit patterns.
+"""
+
+import numpy as np
+
+__all__ = ["AccumulatingEngine", "PeArray"]
+
+
+class PeArray:
+    """A vectorized PE cycle model (``reset``, ``tick(a, b, clear, enable)``; an integer
+    MAC's ``outputs()``, or an FP MAC's ``tick`` return value) seen on raw bit patterns:
+    :meth:`tick` takes the operands' unsigned bits (converted to signed values for a signed
+    integer PE), :meth:`result` gives the ``result`` port's bits in the current cycle."""
+
+    def __init__(self, model, pe_config, shape):
+        self.model, self.shape = model, shape
+        self.signs = []
+        for width, signed in ((getattr(pe_config, "a_width", None),
+                               getattr(pe_config, "a_signed", False)),
+                              (getattr(pe_config, "b_width", None),
+                               getattr(pe_config, "b_signed", False))):
+            self.signs.append((width, signed and width is not None))
+        self.reset()
+
+    def reset(self):
+        self.model.reset()
+        self._result = np.zeros(self.shape, np.uint64)
+        if hasattr(self.model, "outputs"):
+            self._result = self.model.outputs()["result"]
+
+    def _value(self, bits, k):
+        width, signed = self.signs[k]
+        bits = bits.astype(np.int64)
+        if signed:
+            bits = bits - ((bits >> (width - 1)) << width)
+        return bits
+
+    def tick(self, a, b, clear, enable):
+        out = self.model.tick(self._value(a, 0), self._value(b, 1), clear, enable)
+        if hasattr(self.model, "outputs"):
+            self._result = self.model.outputs()["result"]
+        else:
+            self._result = np.asarray(out).astype(np.uint64)
+
+    def result(self):
+        return np.asarray(self._result).astype(np.uint64)
+
+
+class AccumulatingEngine:
+    """Cycle model of an R x C output-accumulating engine (see the module docstring).
+
+    Parameters
+    ----------
+    config : EngineConfig
+        The engine's parameters.
+    pes : PeArray
+        Its R x C PEs.
+    """
+
+    def __init__(self, config, pes):
+        self.config = config
+        self.R, self.C = config.rows, config.cols
+        self.L = config.pe.latency
+        self.pes = pes
+        R, C = self.R, self.C
+        I, J = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
+        self._rows, self._cols = I, J
+        self.delays = np.vectorize(self.delay)(I, J).astype(np.int64)
+        self.depth = int(self.delays.max()) + self.L
+        self.reset()
+
+    # --- geometry (subclasses) -------------------------------------------------------------
+
+    def delay(self, i, j):
+        raise NotImplementedError
+
+    @property
+    def min_spacing(self):
+        raise NotImplementedError
+
+    # --- timing formulas (docs/engines.md) ---------------------------------------------------
+
+    @property
+    def latency(self):
+        """Cycles from a tile's last beat to its first result row, with no stall."""
+        return 1 + int(self.delays[0, self.C - 1]) + self.L + 1
+
+    def tile_cycles(self, k):
+        """Cycles of one tile of ``k`` beats alone, from its first beat's transfer to its last
+        row's, inclusive, with no stall: ``k + latency + R - 1``."""
+        return k + self.latency + self.R - 1
+
+    def period(self, k):
+        """Cycles between the last beats of back-to-back tiles of ``k`` beats, in the steady
+        state with both sides always ready."""
+        raise NotImplementedError
+
+    def stream_cycles(self, tiles, k):
+        """Cycles of ``tiles`` back-to-back tiles of ``k`` beats each, first beat to last row."""
+        return (tiles - 1) * self.period(k) + self.tile_cycles(k)
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def reset(self):
+        R, C = self.R, self.C
+        n = self.depth + 1
+        self.flags = np.zeros((n, 3), bool)          # [k] = the beat k advancing cycles ago
+        self.a_hist = np.zeros((n, R), np.uint64)
+        self.b_hist = np.zeros((n, C), np.uint64)
+        self.pes.reset()
+        self.shadow = np.zeros((R, C), np.uint64)
+        self.occupied = np.zeros(R, bool)
+        self.complete = np.zeros(R, bool)
+        self.ptr = 0
+        self.in_tile = False
+        self.hold = 0
+        self.a_buf = self.b_buf = None          # the input registers: (lanes, last) or None
+        self._a_lanes = np.zeros(R, np.uint64)  # the registers' lanes (kept when emptied)
+        self._b_lanes = np.zeros(C, np.uint64)
+
+    def state(self):
+        """Every PE's ``result`` in the current cycle, lane ``i*C + j`` (``dbg_state``)."""
+        return self.pes.result().reshape(-1)
+
+    def step(self, a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, rst=0):
+        """One cycle: the outputs in this cycle for the observed inputs, then the edge.
+
+        ``a_data`` (R lanes) and ``b_data`` (C lanes) are the buses' unsigned lane values.
+        Returns ``(a_ready, b_ready, c_valid, c_data, c_last)``; ``c_data`` is a copy of the
+        row the output shows (its content counts only when ``c_valid``).
+        """
+        R, C, L = self.R, self.C, self.L
+        delays = self.delays
+        flags = self.flags
+        cap = flags[delays + L, 2]                          # (R, C): capture this cycle
+        advance = not bool(np.any(cap[:, 0] & self.occupied))
+        a_buf, b_buf = self.a_buf, self.b_buf
+        last = bool(a_buf is not None and a_buf[1]) or bool(b_buf is not None and b_buf[1])
+        accept = (advance and a_buf is not None and b_buf is not None
+                  and (not last or self.hold == 0))
+        a_ready = a_buf is None or accept
+        b_ready = b_buf is None or accept
+        c_valid = bool(self.complete[self.ptr])
+        c_data = self.shadow[self.ptr].copy()
+        c_last = self.ptr == R - 1
+        outputs = (a_ready, b_ready, c_valid, c_data, c_last)
+        if rst:
+            self.reset()
+            return outputs
+        # --- the rising edge ---
+        send = c_valid and bool(c_ready)
+        sent = np.zeros(R, bool)
+        if send:
+            sent[self.ptr] = True
+            self.ptr = 0 if self.ptr == R - 1 else self.ptr + 1
+        if advance:
+            results = self.pes.result()
+            f = flags[delays]                               # (R, C, 3) at the PE inputs
+            enable = f[..., 0]
+            a_in = self.a_hist[delays, self._rows]
+            b_in = self.b_hist[delays, self._cols]
+            self.pes.tick(a_in, b_in, enable & f[..., 1], enable)
+            self.shadow = np.where(cap, results, self.shadow)
+            set_occ, set_cpl = cap[:, 0], cap[:, C - 1]
+        else:
+            set_occ = set_cpl = np.zeros(R, bool)
+        self.occupied = (self.occupied & ~sent) | set_occ
+        self.complete = (self.complete & ~sent) | set_cpl
+        if advance:
+            if accept and last:
+                self.hold = self.min_spacing - 1
+            elif self.hold:
+                self.hold -= 1
+            # the registers: index k holds what entered k advancing edges ago (the lanes of
+            # the input registers, whatever they hold: a bubble has valid low)
+            flags[2:] = flags[1:-1].copy()
+            flags[1] = (accept, accept and not self.in_tile, accept and last)
+            self.a_hist[2:] = self.a_hist[1:-1].copy()
+            self.b_hist[2:] = self.b_hist[1:-1].copy()
+            self.a_hist[1] = self._a_lanes
+            self.b_hist[1] = self._b_lanes
+        if accept:
+            self.in_tile = not last
+        # the input registers
+        if a_valid and a_ready:
+            self.a_buf = (a_data, bool(a_last))
+            self._a_lanes = np.asarray(a_data, np.uint64)
+        elif accept:
+            self.a_buf = None
+        if b_valid and b_ready:
+            self.b_buf = (b_data, bool(b_last))
+            self._b_lanes = np.asarray(b_data, np.uint64)
+        elif accept:
+            self.b_buf = None
+        return outputs

@@ -1,0 +1,67 @@
+"""The PE of an engine, with a clock enable: :class:`PeCell`.
+
+An engine instantiates one PE module ``R*C`` times (Amaranth converts it once, so a 32x32
+array does not elaborate 1,024 copies). The PE is the stand-alone unit's own generator
+(:func:`tpegen.registry.elaborate`), unchanged; :class:`PeCell` only adds the input ``ce``:
+while ``ce`` is low every register of the PE holds (Amaranth's ``EnableInserter``), so a
+stalled engine freezes its PEs without a bubble reaching their accumulators. The
+synchronous reset still acts while ``ce`` is low.
+
+Members
+-------
+ce : In(1)
+    Clock enable of every register in the PE.
+(the PE's own members)
+    Passed through unchanged: ``a``, ``b``, ``clear``, ``enable``, ``result`` and any others
+    (``sum``/``carry`` of a carry-save MAC).
+"""
+
+from amaranth.hdl import EnableInserter, Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from tpegen import registry
+
+__all__ = ["PeCell", "cell_name"]
+
+
+def cell_name(pe_config):
+    """Verilog module name of the PE cell of ``pe_config``."""
+    return f"{pe_config.name}_ce"
+
+
+class PeCell(wiring.Component):
+    """The PE of ``pe_config`` with a clock enable ``ce`` (see the module docstring).
+
+    Parameters
+    ----------
+    pe_config : Config
+        Any accumulator configuration (``mac``, ``fmac``, ``lmac``).
+    """
+
+    def __init__(self, pe_config):
+        self.config = pe_config
+        self.pe = registry.elaborate(pe_config)
+        self.pe_members = dict(self.pe.signature.members)
+        super().__init__({**self.pe_members, "ce": In(1)})
+        self.roles = {**getattr(self.pe, "roles", {}), "ce": "enable"}
+
+    @property
+    def latency(self):
+        """The PE's latency, in enabled clock edges."""
+        return self.pe.latency
+
+    @property
+    def stats(self):
+        return getattr(self.pe, "stats", {})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.pe = EnableInserter(self.ce)(self.pe)
+        for name, member in self.pe_members.items():
+            inner, outer = getattr(self.pe, name), getattr(self, name)
+            if member.flow == wiring.In:
+                m.d.comb += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        return m
