@@ -35,25 +35,62 @@ from .tools import ToolMissing
 EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 1, 2, 3
 
 
-def _add_generate(sub):
+def _add_generate(sub, argv=()):
     """One ``generate`` subcommand per registered kind, its flags read from the kind's
-    parameter declarations (:mod:`tpegen.params`)."""
+    parameter declarations (:mod:`tpegen.params`). A nested configuration (an engine's
+    ``--pe KIND``) adds the flags of that kind (read from ``argv``; default its first
+    allowed kind), those that collide with the outer kind's prefixed ``--pe-``."""
     p = sub.add_parser("generate", help="generate Verilog + waivers + manifest for a unit")
     units = p.add_subparsers(dest="unit", required=True, metavar="KIND")
     for entry in registry.kinds():
         cls = entry.config
         unit = units.add_parser(entry.name, help=entry.help,
                                 description=cls.__doc__.split("\n\n")[0])
-        for shorthand in cls.shorthands:
-            dest = "short_" + shorthand.flag.lstrip("-").replace("-", "_")
-            if shorthand.value is None:
-                unit.add_argument(shorthand.flag, dest=dest, default=None, help=shorthand.help)
-            else:
-                unit.add_argument(shorthand.flag, dest=dest, action="store_const",
-                                  const=True, default=None, help=shorthand.help)
+        _add_flags(unit, cls, "", set())
+        own = {d.cli_flag for d in cls.params()} | {s.flag for s in cls.shorthands}
         for declared in cls.params():
-            _add_param(unit, declared)
+            if declared.type != "config":
+                continue
+            nested = _nested_kind(argv, declared)
+            group = unit.add_argument_group(
+                f"{declared.name} = {nested} (flags of `generate {nested}`; --{declared.name} "
+                f"KIND picks another: {', '.join(declared.kinds)})")
+            _add_flags(group, registry.kind(nested).config, declared.name + "__", own,
+                       prefix_flag=f"--{declared.name}-")
         unit.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+
+
+def _nested_kind(argv, declared):
+    flag = declared.cli_flag
+    argv = list(argv)
+    for i, word in enumerate(argv):
+        if word == flag and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in declared.kinds else declared.kinds[0]
+        if word.startswith(flag + "="):
+            value = word.split("=", 1)[1]
+            return value if value in declared.kinds else declared.kinds[0]
+    return declared.kinds[0]
+
+
+def _add_flags(parser, cls, dest_prefix, taken, prefix_flag=None):
+    def flag_of(flag):
+        return prefix_flag + flag[2:] if prefix_flag and flag in taken else flag
+    for shorthand in cls.shorthands:
+        dest = dest_prefix + "short_" + shorthand.flag.lstrip("-").replace("-", "_")
+        if shorthand.value is None:
+            parser.add_argument(flag_of(shorthand.flag), dest=dest, default=None,
+                                help=shorthand.help)
+        else:
+            parser.add_argument(flag_of(shorthand.flag), dest=dest, action="store_const",
+                                const=True, default=None, help=shorthand.help)
+    for declared in cls.params():
+        if declared.type == "config":
+            parser.add_argument(declared.cli_flag, dest=dest_prefix + "param_" + declared.name,
+                                default=None, choices=declared.kinds, metavar="KIND",
+                                help=f"{declared.help} (one of {', '.join(declared.kinds)}; "
+                                     f"default {declared.kinds[0]})")
+            continue
+        _add_param(parser, declared, dest_prefix, flag_of(declared.cli_flag))
 
 
 def _default_text(declared):
@@ -63,9 +100,9 @@ def _default_text(declared):
     return "derived" if default is None else str(default).lower()
 
 
-def _add_param(parser, declared):
-    dest = "param_" + declared.name
-    flag = declared.cli_flag
+def _add_param(parser, declared, dest_prefix="", flag=None):
+    dest = dest_prefix + "param_" + declared.name
+    flag = flag or declared.cli_flag
     text = f"{declared.help} ({declared.allowed()}; default {_default_text(declared)})"
     if declared.type == "bool":
         group = parser.add_mutually_exclusive_group()
@@ -89,14 +126,21 @@ def _integer(name):
 
 def config_from_args(args):
     """The validated configuration that a ``generate`` command line asks for."""
-    cls = registry.kind(args.unit).config
+    return _config_from(registry.kind(args.unit).config, args, "")
+
+
+def _config_from(cls, args, prefix):
     given = {}
     for declared in cls.params():
-        value = getattr(args, "param_" + declared.name)
-        if value is not None:
+        value = getattr(args, prefix + "param_" + declared.name, None)
+        if declared.type == "config":
+            kind = value or declared.kinds[0]
+            given[declared.name] = _config_from(registry.kind(kind).config, args,
+                                                prefix + declared.name + "__")
+        elif value is not None:
             given[declared.name] = value
     for shorthand in cls.shorthands:
-        value = getattr(args, "short_" + shorthand.flag.lstrip("-").replace("-", "_"))
+        value = getattr(args, prefix + "short_" + shorthand.flag.lstrip("-").replace("-", "_"))
         if value is None:
             continue
         value = shorthand.value if shorthand.value is not None else value
@@ -285,13 +329,13 @@ def cmd_report(args):
     return 0
 
 
-def build_parser():
+def build_parser(argv=()):
     parser = argparse.ArgumentParser(prog="tpegen", description=__doc__.split("\n\n")[0],
                                      epilog="Exit codes: 0 ok, 1 check failed, 2 bad input, "
                                             "3 tool missing.")
     parser.add_argument("--version", action="version", version=f"tpegen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_generate(sub)
+    _add_generate(sub, argv)
 
     p = sub.add_parser("test", help="simulate designs against their golden models (cocotb)")
     p.add_argument("designs", nargs="+", help="manifest files or directories")
@@ -339,7 +383,7 @@ COMMANDS = {"generate": cmd_generate, "lint": cmd_lint, "params": cmd_params,
 
 
 def main(argv=None):
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)  # argparse itself exits with 2 on malformed input
     if getattr(args, "sim", "unset") is None:
         args.sim = ["verilator"]

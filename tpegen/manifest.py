@@ -159,6 +159,7 @@ def build_manifest(component, config, *, files, stats=None):
         "streams": streams,
         "stats": stats or {},
         "roles": {p["role"]: ROLES[p["role"]] for p in ports},
+        **({"engine": component.engine_info} if hasattr(component, "engine_info") else {}),
     }
 
 

@@ -106,6 +106,28 @@ class AccumulatingEngine(wiring.Component):
             if config.debug:
                 self.formats["dbg_state"] = config.pe.facc.name
 
+    @property
+    def engine_info(self):
+        """The manifest's ``engine`` section: what an external driver needs (docs/engines.md)."""
+        R, C = self.rows, self.cols
+        info = {
+            "arch": self.arch, "rows": R, "cols": C, "pe": self.config.pe.kind,
+            "pe_module": self.cell_name, "pe_latency": self.pe_latency,
+            "tile": {"a": "beat k = column k of the R x K tile of A, lane i = A[i][k]",
+                     "b": "beat k = row k of the K x C tile of B, lane j = B[k][j]",
+                     "c": "R beats per tile, beat i = row i of C = A x B, lane j = C[i][j]",
+                     "last": "tlast on beat K-1 of a and b (either ends the tile) and on "
+                             "row R-1 of c"},
+            "min_spacing": self.min_spacing,
+            "latency": self.latency,
+            "tile_cycles": f"K + {self.latency} + {R} - 1",
+        }
+        if self.config.debug:
+            info["state"] = [{"port": "dbg_state", "field": "acc", "lanes": R * C,
+                              "lane": "i*C + j", "meaning": "PE(i, j)'s result port (its "
+                              "accumulator C[i][j]), in the current cycle"}]
+        return info
+
     # --- geometry (subclasses) -----------------------------------------------------------
 
     def delay(self, i, j):

@@ -1,0 +1,280 @@
+"""cocotb testbench of the tensor engines (:mod:`hdl.engines`) against their cycle models
+(:mod:`golden.engines`), driven through the AXI4-Stream GEMM interface only.
+
+Every cycle, the cycle model is fed the inputs the testbench *observed* on the ports (read
+back one cycle later, as :mod:`testbenches.common.tb` explains) and must give the outputs
+the design showed in that cycle: both ``tready``, ``m_axis_c_tvalid``/``tlast``, the result
+row when it is valid, and, with the ``debug`` readout, every PE's state (``dbg_state``). On
+top of that, every result tile that leaves is compared with the matrix product of the tiles
+that went in (integer PEs: ``A @ B`` modulo ``2**acc_width``; FP PEs: the scalar FP MAC model
+stepped over K), which does not depend on the cycle model at all. AXI4-Stream rules are
+checked on all three streams (:class:`~testbenches.common.stream.StreamMonitor`).
+
+Stimulus, seeded (the seed is logged): random tiles of random depth K (1..3*max(R, C)), the
+extremes (every element the most negative pattern, alternating signs, all zeros), random
+bubbles on both operand streams and random backpressure on the result stream (both in
+regimes, from none to heavy), and a reset in the middle of a tile.
+"""
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge
+
+from testbenches.common.stream import Backpressure, StreamDriver, StreamMonitor
+from testbenches.common.tb import Mismatch, Ports, Progress, Run, readers, start_clock
+from tpegen import registry
+
+
+def lanes(value, width, count):
+    """The ``count`` lanes of ``width`` bits of a packed bus value (lane 0 low)."""
+    if width in (8, 16, 32, 64):
+        raw = value.to_bytes(count * width // 8, "little")
+        return np.frombuffer(raw, dtype=f"<u{width // 8}").astype(np.uint64)
+    mask = (1 << width) - 1
+    return np.array([(value >> (k * width)) & mask for k in range(count)], np.uint64)
+
+
+def pack(values, width):
+    out = 0
+    for k, v in enumerate(values):
+        out |= (int(v) & ((1 << width) - 1)) << (k * width)
+    return out
+
+
+class Streams:
+    """The manifest's streams: name -> {valid, ready, last, data} handles and widths."""
+
+    def __init__(self, dut, manifest):
+        ports = {p["name"]: p for p in manifest["ports"]}
+        self.by_name = {}
+        for s in manifest["streams"]:
+            data = s["data"][0]
+            self.by_name[s["name"]] = {
+                "valid": getattr(dut, s["valid"]), "ready": getattr(dut, s["ready"]),
+                "last": getattr(dut, s["last"]), "data": getattr(dut, data),
+                "width": ports[data]["lanes"]["width"], "count": ports[data]["lanes"]["count"]}
+
+    def __getitem__(self, name):
+        return self.by_name[name]
+
+
+def _products(cfg, tiles):
+    """The expected result rows of ``tiles`` [(A, B) bit patterns], independent of the cycle
+    model: integer ``A @ B`` modulo ``2**acc_width``, or the scalar FP MAC over K."""
+    pe = cfg.pe
+    out = []
+    for A, B in tiles:
+        if pe.kind == "mac":
+            def signed(x, w, s):
+                x = x.astype(object)
+                return np.where(x >= (1 << (w - 1)), x - (1 << w), x) if s else x
+            prod = signed(A, pe.a_width, pe.a_signed).dot(signed(B, pe.b_width, pe.b_signed))
+            out.append(np.vectorize(lambda v: int(v) % (1 << pe.acc_width))(prod))
+        else:
+            R, K = A.shape
+            C = B.shape[1]
+            res = np.zeros((R, C), dtype=object)
+            for i in range(R):
+                for j in range(C):
+                    model = registry.model(pe)
+                    acc = 0
+                    for k in range(K):
+                        acc = model.tick(int(A[i, k]), int(B[k, j]), int(k == 0), 1)
+                    res[i, j] = acc
+            out.append(res)
+    return out
+
+
+def tiles_for(cfg, rng, n, kmax):
+    """``n`` random tiles (A: R x K, B: K x C bit patterns), K uniform in 1..kmax."""
+    wa = cfg.pe.a_width if hasattr(cfg.pe, "a_width") else cfg.pe.fa.width
+    wb = cfg.pe.b_width if hasattr(cfg.pe, "b_width") else cfg.pe.fb.width
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(1, kmax + 1))
+        out.append((rng.integers(0, 1 << wa, (cfg.rows, k)).astype(np.uint64),
+                    rng.integers(0, 1 << wb, (k, cfg.cols)).astype(np.uint64)))
+    return out, wa, wb
+
+
+def extreme_tiles(cfg, wa, wb, k):
+    """All the most negative pattern, alternating signs (most negative / most positive),
+    all zeros."""
+    R, C = cfg.rows, cfg.cols
+    out = []
+    for fa, fb in ((lambda s: np.full(s, 1 << (wa - 1)), lambda s: np.full(s, 1 << (wb - 1))),
+                   (lambda s: np.where(np.indices(s).sum(0) % 2, 1 << (wa - 1),
+                                       (1 << (wa - 1)) - 1),
+                    lambda s: np.where(np.indices(s).sum(0) % 2, (1 << (wb - 1)) - 1,
+                                       1 << (wb - 1))),
+                   (lambda s: np.zeros(s), lambda s: np.zeros(s))):
+        out.append((fa((R, k)).astype(np.uint64), fb((k, C)).astype(np.uint64)))
+    return out
+
+
+@cocotb.test()
+async def engine_vs_golden(dut):
+    run = Run(dut)
+    manifest, cfg, seed, rng, log = run.manifest, run.cfg, run.seed, run.rng, run.log
+    R, C = cfg.rows, cfg.cols
+    ports = Ports(dut, manifest)
+    clk = await start_clock(dut, ports)
+    rst = ports.handle("rst")
+    streams = Streams(dut, manifest)
+    sa, sb, sc = streams["a"], streams["b"], streams["c"]
+    model = registry.model(cfg)
+    debug = ports.has("state")
+    wr = sc["width"]
+
+    drv_a = StreamDriver(sa["valid"], sa["ready"], [sa["data"], sa["last"]], rng, rst=rst)
+    drv_b = StreamDriver(sb["valid"], sb["ready"], [sb["data"], sb["last"]], rng)
+    back = Backpressure(sc["ready"], rng)
+    monitors = [StreamMonitor(sa["valid"], sa["ready"], [sa["data"], sa["last"]],
+                              source="testbench", rst=rst, name="a", seed=seed),
+                StreamMonitor(sb["valid"], sb["ready"], [sb["data"], sb["last"]],
+                              source="testbench", rst=rst, name="b", seed=seed),
+                StreamMonitor(sc["valid"], sc["ready"], [sc["data"], sc["last"]],
+                              source="design", rst=rst, name="c", seed=seed)]
+    received = []
+    monitors[2].callbacks.append(lambda cycle, data: received.append((cycle, data)))
+
+    read_in = readers([sa["valid"], sa["last"], sa["data"], sb["valid"], sb["last"],
+                       sb["data"], sc["ready"], rst])
+    read_out = readers([sa["ready"], sb["ready"], sc["valid"], sc["data"], sc["last"]]
+                       + ([ports.handle("state")] if debug else []))
+
+    rst.value = 1
+    await FallingEdge(clk)
+    await FallingEdge(clk)
+    rst.value = 0
+    await FallingEdge(clk)
+
+    # --- stimulus -----------------------------------------------------------------------
+    kmax = 3 * max(R, C)
+    budget = max(run.random_cycles, 2000)
+    n_random = max(4, budget // (kmax // 2 + R + 1))
+    random_tiles, wa, wb = tiles_for(cfg, rng, n_random, kmax)
+    phases = [("extremes", extreme_tiles(cfg, wa, wb, max(2, kmax // 2)), 0.0, 1.0)]
+    chunk = max(1, len(random_tiles) // 4)
+    regimes = [(0.0, 1.0), (0.1, 0.9), (0.3, 0.5), (0.05, 0.2)]
+    for n, (bubble, ready) in enumerate(regimes):
+        phases.append((f"random bubbles {bubble} ready {ready}",
+                       random_tiles[n * chunk:(n + 1) * chunk], bubble, ready))
+    phases.append(("reset mid-tile", None, 0.0, 1.0))
+    phases.append(("after reset", tiles_for(cfg, rng, 3, kmax)[0], 0.1, 0.7))
+
+    total = sum(sum(a.shape[1] for a, _ in p[1]) for p in phases if p[1]) * 2
+    progress = Progress(log, total, cfg.name)
+    state = {"cycle": 0, "checks": 0, "prev": None, "inputs": [], "tiles": 0}
+    expected_tiles = []
+
+    def check_cycle():
+        """Settle the previous cycle: feed the model its observed inputs, compare."""
+        now_in = read_in()
+        prev = state["prev"]
+        if prev is not None:
+            a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, r = now_in
+            exp_state = model.state() if debug else None
+            exp = model.step(a_valid, a_last, lanes(a_data, wa, R), b_valid, b_last,
+                             lanes(b_data, wb, C), c_ready, r)
+            cycle = state["cycle"] - 1
+            obs = prev
+            names = ("s_axis_a_tready", "s_axis_b_tready", "m_axis_c_tvalid")
+            for name, o, e in zip(names, obs[:3], exp[:3]):
+                if bool(o) != bool(e):
+                    fail(cycle, name, o, int(e))
+            if exp[2]:
+                got = lanes(obs[3], wr, C)
+                if not np.array_equal(got, exp[3]):
+                    fail(cycle, "m_axis_c_tdata", got, exp[3])
+                if bool(obs[4]) != bool(exp[4]):
+                    fail(cycle, "m_axis_c_tlast", obs[4], int(exp[4]))
+            if debug:
+                got = lanes(obs[5], wr, R * C)
+                if not np.array_equal(got, exp_state):
+                    bad = np.flatnonzero(got != exp_state)
+                    pe = [(int(b) // C, int(b) % C) for b in bad[:4]]
+                    fail(cycle, f"dbg_state of PE(i, j) {pe}", got[bad[:4]],
+                         exp_state[bad[:4]])
+            state["checks"] += 1
+            state["inputs"].append(now_in[:2] + now_in[3:5] + now_in[6:])
+            del state["inputs"][:-4]
+        state["prev"] = read_out()
+
+    def fail(cycle, what, observed, expected):
+        raise Mismatch(f"MISMATCH {cfg.name} cycle {cycle}: {what}: observed {observed}, "
+                       f"expected {expected}; inputs of the cycles before "
+                       f"(a_valid, a_last, b_valid, b_last, c_ready, rst): {state['inputs']}; "
+                       f"seed {seed}")
+
+    async def cycle():
+        for mon in monitors:
+            mon.sample()
+        check_cycle()
+        drv_a.tick()
+        drv_b.tick()
+        back.tick()
+        await FallingEdge(clk)
+        state["cycle"] += 1
+        if not state["cycle"] & 0x3FF:
+            progress.update(state["cycle"])
+
+    async def drain(limit):
+        """Run until every queued tile's result has left, then compare the tiles with the
+        matrix products of their operands."""
+        for _ in range(limit):
+            if drv_a.idle and drv_b.idle and len(received) >= R * len(expected_tiles):
+                break
+            await cycle()
+        else:
+            raise Mismatch(f"MISMATCH {cfg.name}: {len(received)} result rows after {limit} "
+                           f"cycles, {R * len(expected_tiles)} expected (seed {seed})")
+        rows = [lanes(data[0], wr, C) for _, data in received]
+        got = np.array(rows, dtype=object).reshape(len(expected_tiles), R, C)
+        for n, (want, have) in enumerate(zip(_products(cfg, expected_tiles), got)):
+            if not np.array_equal(np.asarray(want, dtype=object), have):
+                raise Mismatch(f"MISMATCH {cfg.name}: result tile {n} is not the product of "
+                               f"its operands: got {have.tolist()}, expected {want.tolist()} "
+                               f"(seed {seed})")
+        state["tiles"] += len(expected_tiles)
+        received.clear()
+        expected_tiles.clear()
+
+    def send(tiles):
+        for A, B in tiles:
+            k = A.shape[1]
+            drv_a.send((pack(A[:, t], wa), int(t == k - 1)) for t in range(k))
+            drv_b.send((pack(B[t], wb), int(t == k - 1)) for t in range(k))
+            expected_tiles.append((A, B))
+
+    for name, tiles, bubble, ready in phases:
+        log.info("phase %s", name)
+        drv_a.bubble = drv_b.bubble = bubble
+        back.levels = [ready]
+        back.left = 0
+        if tiles is None:                      # a reset in the middle of a tile
+            A, B = tiles_for(cfg, rng, 1, kmax)[0][0]
+            A, B = np.hstack([A, A]), np.vstack([B, B])
+            k = A.shape[1]
+            drv_a.send((pack(A[:, t], wa), 0) for t in range(k))
+            drv_b.send((pack(B[t], wb), 0) for t in range(k))
+            for _ in range(k // 2 + 1 + (R + C) // 2):
+                await cycle()
+            drv_a.queue.clear()
+            drv_b.queue.clear()
+            while not (drv_a.idle and drv_b.idle):
+                await cycle()
+            drv_a.reset()
+            while not drv_a.idle:
+                await cycle()
+            await cycle()
+            received.clear()
+            expected_tiles.clear()
+            continue
+        send(tiles)
+        await drain(200 * (sum(a.shape[1] for a, _ in tiles) + 4 * (R + C)) + 1000)
+    for _ in range(4):
+        await cycle()
+    log.info("PASS %s: %d cycles, %d checks, %d tiles, %.0f cycles/s, seed %d", cfg.name,
+             state["cycle"], state["checks"], state["tiles"], progress.rate(state["cycle"]),
+             seed)

@@ -1,0 +1,212 @@
+"""Drive a generated tensor engine from its manifest alone, as an external tool would.
+
+This cocotb module imports nothing from this project (only the standard library, numpy and
+cocotb): everything it knows about the design comes from the manifest JSON named by the
+environment variable ``TPEGEN_MANIFEST``:
+
+* ``clock`` and ``reset`` (``port``, ``active``) name the clock and the reset;
+* ``streams`` gives each AXI4-Stream's ``valid``, ``ready``, ``last`` and ``data`` ports;
+* ``ports`` gives each data port's lane layout (``lanes``: ``count``, ``width``, ``signed``;
+  lane 0 in the low bits).
+
+The engine's GEMM interface: input stream ``a`` carries beat ``k`` = column ``k`` of an
+R x K tile of A (lane ``i`` = ``A[i][k]``), input stream ``b`` carries beat ``k`` = row ``k``
+of the K x C tile of B, ``tlast`` on beat K-1 of both; output stream ``c`` sends R beats per
+tile, beat ``i`` = row ``i`` of the R x C result, ``tlast`` on row R-1. R and C are read from
+the lane counts of ``a`` and ``c``/``b``; each tile is checked against ``A @ B`` modulo
+``2**result_width``.
+
+Handshakes: inputs are driven just after the falling edge and held until a rising edge
+sees ``tvalid`` and ``tready`` both high; ``tready`` (and ``tvalid`` of ``c``) is read once
+the time step has settled (``ReadOnly``), which is the value the next rising edge samples.
+
+Environment: ``TPEGEN_MANIFEST`` (required), ``TPEGEN_SEED`` (default 1),
+``TPEGEN_TILES`` (default 40).
+"""
+
+import json
+import os
+import random
+
+import numpy as np
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly
+
+__all__ = ["drive_from_manifest"]
+
+
+def _load_manifest():
+    path = os.environ.get("TPEGEN_MANIFEST")
+    if not path:
+        raise RuntimeError("TPEGEN_MANIFEST is not set: it must name the design's manifest")
+    with open(path) as f:
+        return json.load(f)
+
+
+class _Lanes:
+    """The lane layout of one packed data port."""
+
+    def __init__(self, port):
+        lanes = port.get("lanes") or {"count": 1, "width": port["width"],
+                                      "signed": port.get("signed", False)}
+        self.count, self.width = int(lanes["count"]), int(lanes["width"])
+        self.signed = bool(lanes["signed"])
+        self.mask = (1 << self.width) - 1
+
+    def random(self, rng, shape):
+        lo, hi = ((-(1 << (self.width - 1)), (1 << (self.width - 1)) - 1) if self.signed
+                  else (0, self.mask))
+        return np.array([[rng.randint(lo, hi) for _ in range(shape[1])]
+                         for _ in range(shape[0])], dtype=object).reshape(shape)
+
+    def pack(self, values):
+        word = 0
+        for i, v in enumerate(values):
+            word |= (int(v) & self.mask) << (i * self.width)
+        return word
+
+    def wrap(self, value):
+        value = int(value) & self.mask
+        if self.signed and value >> (self.width - 1):
+            value -= 1 << self.width
+        return value
+
+    def unpack(self, word):
+        return [self.wrap(word >> (i * self.width)) for i in range(self.count)]
+
+
+class _Stream:
+    def __init__(self, dut, spec, ports):
+        self.name = spec["name"]
+        self.valid = getattr(dut, spec["valid"])
+        self.ready = getattr(dut, spec["ready"])
+        self.last = getattr(dut, spec["last"]) if spec.get("last") else None
+        if len(spec["data"]) != 1:
+            raise ValueError(f"stream {self.name}: one data port expected, got {spec['data']}")
+        self.data = getattr(dut, spec["data"][0])
+        self.lanes = _Lanes(ports[spec["data"][0]])
+
+
+def _value(handle):
+    v = handle.value
+    if hasattr(v, "to_unsigned"):                # LogicArray (a bus)
+        if not v.is_resolvable:
+            raise AssertionError(f"{handle._name} is {v} (X/Z)")
+        return v.to_unsigned()
+    if str(v) not in ("0", "1"):                 # Logic (one bit)
+        raise AssertionError(f"{handle._name} is {v} (X/Z)")
+    return int(v)
+
+
+@cocotb.test()
+async def drive_from_manifest(dut):
+    m = _load_manifest()
+    seed = int(os.environ.get("TPEGEN_SEED", "1"))
+    n_tiles = int(os.environ.get("TPEGEN_TILES", "40"))
+    rng = random.Random(seed)
+    ports = {p["name"]: p for p in m["ports"]}
+    streams = {s["name"]: _Stream(dut, s, ports) for s in m["streams"]}
+    for needed in ("a", "b", "c"):
+        if needed not in streams:
+            raise AssertionError(f"manifest has no stream {needed!r}: {sorted(streams)}")
+    sa, sb, sc = streams["a"], streams["b"], streams["c"]
+    R, C = sa.lanes.count, sb.lanes.count
+    if sc.lanes.count != C:
+        raise AssertionError(f"stream c has {sc.lanes.count} lanes, b has {C}")
+    res = sc.lanes
+    dut._log.info(f"{m['top']}: R={R} C={C} a={sa.lanes.width}b b={sb.lanes.width}b "
+                  f"c={res.width}b{' signed' if res.signed else ''}, seed {seed}, {n_tiles} tiles")
+
+    clk = getattr(dut, m["clock"])
+    reset = m.get("reset")
+    rst = getattr(dut, reset["port"]) if reset else None
+    on = 0 if reset and str(reset.get("active", "high")).lower() == "low" else 1
+    cocotb.start_soon(Clock(clk, 10, unit="ns").start())
+
+    # the stimulus: K = 1 (and the longest) appear at least once
+    ks = [1, 7] + [rng.randint(1, 6) for _ in range(max(0, n_tiles - 2))]
+    ks = ks[:n_tiles]
+    rng.shuffle(ks)
+    tiles = [(sa.lanes.random(rng, (R, k)), sb.lanes.random(rng, (k, C))) for k in ks]
+    expected = [[[res.wrap(x) for x in row] for row in (A @ B)] for A, B in tiles]
+    beats = {
+        "a": [(sa.lanes.pack(A[:, k]), int(k == A.shape[1] - 1))
+              for A, _ in tiles for k in range(A.shape[1])],
+        "b": [(sb.lanes.pack(B[k, :]), int(k == B.shape[0] - 1))
+              for _, B in tiles for k in range(B.shape[0])],
+    }
+
+    # idle inputs, then reset
+    for s in (sa, sb):
+        s.valid.value = 0
+        s.data.value = 0
+        if s.last is not None:
+            s.last.value = 0
+    sc.ready.value = 0
+    if rst is not None:
+        rst.value = on
+        for _ in range(4):
+            await FallingEdge(clk)
+        rst.value = 1 - on
+    await FallingEdge(clk)
+
+    sent = {"a": 0, "b": 0}          # beats transferred
+    holding = {"a": False, "b": False}
+    rows = []                        # (row values, tlast) received
+    total_rows = R * len(tiles)
+    limit = 200 + 20 * (len(beats["a"]) + len(beats["b"]) + total_rows) + 50 * R * C
+    bubble, stall = 0.25, 0.3
+    cycle, quiet = 0, 0
+    while True:
+        cycle += 1
+        if cycle > limit:
+            raise AssertionError(
+                f"timeout after {limit} cycles: sent a {sent['a']}/{len(beats['a'])}, "
+                f"b {sent['b']}/{len(beats['b'])}; received {len(rows)}/{total_rows} rows")
+        # drive, just after the falling edge
+        for name, s in (("a", sa), ("b", sb)):
+            if not holding[name]:
+                if sent[name] < len(beats[name]) and rng.random() >= bubble:
+                    data, last = beats[name][sent[name]]
+                    s.data.value = data
+                    if s.last is not None:
+                        s.last.value = last
+                    s.valid.value = 1
+                    holding[name] = True
+                else:
+                    s.valid.value = 0
+        c_ready = int(rng.random() >= stall)
+        sc.ready.value = c_ready
+        # sample what the next rising edge sees
+        await ReadOnly()
+        for name, s in (("a", sa), ("b", sb)):
+            if holding[name] and _value(s.ready):
+                holding[name] = False
+                sent[name] += 1
+        if c_ready and _value(sc.valid):
+            last = _value(sc.last) if sc.last is not None else None
+            rows.append((res.unpack(_value(sc.data)), last))
+        done = sent["a"] == len(beats["a"]) and sent["b"] == len(beats["b"])
+        if done and len(rows) >= total_rows:
+            quiet += 1
+            if quiet > 30 + 4 * R * C:      # no extra rows come out
+                break
+        await FallingEdge(clk)
+
+    assert len(rows) == total_rows, f"{len(rows)} rows received, {total_rows} expected"
+    bad = []
+    for t, (A, B) in enumerate(tiles):
+        for i in range(R):
+            got, last = rows[t * R + i]
+            want = expected[t][i]
+            if got != want:
+                bad.append(f"tile {t} (K={A.shape[1]}) row {i}: got {got}, expected {want}")
+            if last is not None and last != int(i == R - 1):
+                bad.append(f"tile {t} row {i}: tlast={last}, expected {int(i == R - 1)}")
+    if bad:
+        for line in bad[:10]:
+            dut._log.error("Mismatch " + line)
+        raise AssertionError(f"{len(bad)} mismatches; first: {bad[0]}")
+    dut._log.info(f"PASS {len(tiles)} tiles ({total_rows} rows, {cycle} cycles)")
