@@ -104,6 +104,24 @@ class AccumulatingEngine:
     def min_spacing(self):
         raise NotImplementedError
 
+    # --- how a tile travels (docs/engines.md, "Tiles") --------------------------------------
+
+    def tile_shapes(self, k):
+        """The shapes of a tile's operands for depth ``k``: A is R x k, B is k x C."""
+        return (self.R, k), (k, self.C)
+
+    def a_beats(self, A):
+        """The beats of stream ``a`` for operand tile ``A``: its columns."""
+        return [A[:, t] for t in range(A.shape[1])]
+
+    def b_beats(self, B):
+        """The beats of stream ``b`` for operand tile ``B``: its rows."""
+        return [B[t] for t in range(B.shape[0])]
+
+    def result_rows(self, A, B):
+        """Rows of ``A @ B`` that stream ``c`` sends for the tile, in order: all R."""
+        return self.R
+
     # --- timing formulas (docs/engines.md) ---------------------------------------------------
 
     @property
