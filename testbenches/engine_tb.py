@@ -20,18 +20,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
+from testbenches.common.engine_board import EngineScoreboard, lanes
 from testbenches.common.stream import Backpressure, StreamDriver, StreamMonitor
 from testbenches.common.tb import Mismatch, Ports, Progress, Run, readers, start_clock
 from tpegen import registry
-
-
-def lanes(value, width, count):
-    """The ``count`` lanes of ``width`` bits of a packed bus value (lane 0 low)."""
-    if width in (8, 16, 32, 64):
-        raw = value.to_bytes(count * width // 8, "little")
-        return np.frombuffer(raw, dtype=f"<u{width // 8}").astype(np.uint64)
-    mask = (1 << width) - 1
-    return np.array([(value >> (k * width)) & mask for k in range(count)], np.uint64)
 
 
 def pack(values, width):
@@ -147,9 +139,19 @@ async def engine_vs_golden(dut):
 
     read_in = readers([sa["valid"], sa["last"], sa["data"], sb["valid"], sb["last"],
                        sb["data"], sc["ready"], rst])
-    read_out = readers([sa["ready"], sb["ready"], sc["valid"], sc["data"], sc["last"]]
-                       + ([ports.handle("state")] if debug else []))
+    read_ctrl = readers([sa["ready"], sb["ready"], sc["valid"], sc["last"]]
+                        + ([ports.handle("state")] if debug else []))
+    read_data = readers([sc["data"]])
 
+    def read_out():
+        """The outputs; the result bus only while it is valid (a 4-state simulator may show
+        X on it before the first result)."""
+        ctrl = read_ctrl()
+        data = read_data()[0] if ctrl[2] else 0
+        return ctrl[:3] + (data,) + ctrl[3:]
+
+    for handle in (sa["data"], sa["last"], sb["data"], sb["last"]):
+        handle.value = 0                     # driven from the start (4-state: no Z)
     rst.value = 1
     await FallingEdge(clk)
     await FallingEdge(clk)
@@ -176,44 +178,16 @@ async def engine_vs_golden(dut):
     state = {"cycle": 0, "checks": 0, "prev": None, "inputs": [], "tiles": 0}
     expected_tiles = []
 
-    def check_cycle():
-        """Settle the previous cycle: feed the model its observed inputs, compare."""
-        now_in = read_in()
-        prev = state["prev"]
-        if prev is not None:
-            a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, r = now_in
-            exp_state = model.state() if debug else None
-            exp = model.step(a_valid, a_last, lanes(a_data, wa, R), b_valid, b_last,
-                             lanes(b_data, wb, C), c_ready, r)
-            cycle = state["cycle"] - 1
-            obs = prev
-            names = ("s_axis_a_tready", "s_axis_b_tready", "m_axis_c_tvalid")
-            for name, o, e in zip(names, obs[:3], exp[:3]):
-                if bool(o) != bool(e):
-                    fail(cycle, name, o, int(e))
-            if exp[2]:
-                got = lanes(obs[3], wr, C)
-                if not np.array_equal(got, exp[3]):
-                    fail(cycle, "m_axis_c_tdata", got, exp[3])
-                if bool(obs[4]) != bool(exp[4]):
-                    fail(cycle, "m_axis_c_tlast", obs[4], int(exp[4]))
-            if debug:
-                got = lanes(obs[5], wr, len(exp_state))   # R*C lanes per state field
-                if not np.array_equal(got, exp_state):
-                    bad = np.flatnonzero(got != exp_state)
-                    pe = [(int(b) // C, int(b) % C) for b in bad[:4]]
-                    fail(cycle, f"dbg_state of PE(i, j) {pe}", got[bad[:4]],
-                         exp_state[bad[:4]])
-            state["checks"] += 1
-            state["inputs"].append(now_in[:2] + now_in[3:5] + now_in[6:])
-            del state["inputs"][:-4]
-        state["prev"] = read_out()
+    board = EngineScoreboard(model, lanes_in=(wa, R, wb, C), lanes_out=(wr, C),
+                             state_lanes=ports.by_role["state"]["lanes"]["count"]
+                             if debug else None, cols=C, name=cfg.name, seed=seed)
 
-    def fail(cycle, what, observed, expected):
-        raise Mismatch(f"MISMATCH {cfg.name} cycle {cycle}: {what}: observed {observed}, "
-                       f"expected {expected}; inputs of the cycles before "
-                       f"(a_valid, a_last, b_valid, b_last, c_ready, rst): {state['inputs']}; "
-                       f"seed {seed}")
+    def check_cycle():
+        """Settle the previous cycle: its inputs read back now, its outputs read then."""
+        now_in = read_in()
+        if state["prev"] is not None:
+            board.add(now_in, state["prev"])
+        state["prev"] = read_out()
 
     async def cycle():
         for mon in monitors:
@@ -236,6 +210,7 @@ async def engine_vs_golden(dut):
                 break
             await cycle()
         else:
+            board.flush()                   # a cycle-level mismatch explains it best
             raise Mismatch(f"MISMATCH {cfg.name}: {len(received)} result rows after {limit} "
                            f"cycles, {want_rows} expected (seed {seed})")
         rows = [lanes(data[0], wr, C) for _, data in received]
@@ -245,6 +220,7 @@ async def engine_vs_golden(dut):
             have = np.array(rows[start:start + count], dtype=object)
             start += count
             if not np.array_equal(np.asarray(want, dtype=object), have):
+                board.flush()
                 raise Mismatch(f"MISMATCH {cfg.name}: result tile {n} is not the product of "
                                f"its operands: got {have.tolist()}, expected {want.tolist()} "
                                f"(seed {seed})")
@@ -286,6 +262,8 @@ async def engine_vs_golden(dut):
         await drain(200 * (sum(len(model.a_beats(a)) for a, _ in tiles) + 4 * (R + C)) + 1000)
     for _ in range(4):
         await cycle()
+    board.flush()
+    state["checks"] = board.checks
     log.info("PASS %s: %d cycles, %d checks, %d tiles, %.0f cycles/s, seed %d", cfg.name,
              state["cycle"], state["checks"], state["tiles"], progress.rate(state["cycle"]),
              seed)
