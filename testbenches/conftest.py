@@ -41,15 +41,18 @@ def pytest_addoption(parser):
 #: the whole grid) run only the cases whose test id contains one of these strings; every
 #: other file runs whole. ``make test`` (and CI) runs everything.
 CHECK_TIER = {
-    "test_mac.py": ("mac_s8xs8_acc32_booth4_dadda_cs-verilator",),
-    "test_fma.py": ("fma_e4m3fnxe5m2_fp16_d2-verilator",),
-    "test_lmul.py": ("lmul_e4m3fn-verilator",),
-    "test_stream.py": ("fma_e4m3fn_fp16_d1_hs-verilator", "coreboard"),
+    "test_mac.py": ("verilator-mac_s8xs8_acc32_booth4_dadda_cs]",),
+    "test_fma.py": ("verilator-fma_e4m3fnxe5m2_fp16_d2]", "test_mixed_ports",
+                    "test_planted_result_bug_is_caught[fma_"),
+    "test_lmul.py": ("verilator-lmul_e4m3fn]",),
+    "test_stream.py": ("verilator-fma_e4m3fn_fp16_d1_hs]", "coreboard"),
     "test_formal.py": ("mac_s4xs4_acc12_array_wallace_cpa",),
     "test_synth.py": ("asic",),
     "test_lint.py": ("mac_s8xs8_acc32_booth4_dadda_cs", "fma_e4m3fn_fp16_d2", "planted",
                      "comment"),
     "test_harness.py": ("verilator",),
+    "test_engines.py": ("test_engine[os1x1_mac_s4xs6",),
+    "test_manifest_driver.py": ("systolic-os", "imports"),
 }
 
 

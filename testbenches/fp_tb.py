@@ -19,18 +19,27 @@ Stimulus (seeded; the seed is logged):
 ``reset``       a synchronous reset in the middle of the stream.
 
 Every cycle, ``result`` is checked against the golden function of the operands presented
-``latency`` cycles earlier; a reset clears the results in flight (they read as zero).
+``latency`` cycles earlier (``latency`` from the manifest); a reset clears the results in
+flight (they read as zero). After the stimulus, ``latency`` idle cycles drain the pipeline,
+so the result of every presented input is checked. The golden model is fed the inputs the
+input monitor read back from the ports (not the driver's intent), and the comparisons run
+in numpy batches of 4,096 cycles (:class:`~testbenches.common.tb.CycleScoreboard` with
+:class:`Expected`): a function kind's batch is one call of its vectorized golden model
+(:func:`tpegen.registry.vector_model`); an accumulator's is its scalar cycle model stepped
+over the observed inputs (its state runs through time, which a lane-vectorized model cannot
+batch). The first failing cycle is reported with its phase, the inputs of the cycles before
+it (back past the ones that produced it) and the seed.
 """
 
 import os
-from collections import deque
 
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
 from golden.fp.fma import fma
-from testbenches.common.tb import Driver, Monitor, Ports, Progress, Run, Scoreboard, start_clock
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Progress,
+                                   Run, start_clock)
 from testbenches.fp_corners import corners, fma_corners
 from tpegen import registry
 
@@ -141,6 +150,68 @@ def _reset_column(phase, n):
     return rst
 
 
+def golden_values(cfg):
+    """``values(columns, rst)`` -> ``int64`` array: for each sample (one rising edge; the
+    columns are the observed inputs of :func:`inputs`, ``rst`` a bool array), what the golden
+    model puts into the pipeline at that edge (anything where ``rst``: :class:`Expected` zeroes
+    it). A function kind: its vectorized model over the whole batch (the scalar one, should the
+    vectorized model not take the formats); an accumulator: its cycle model, reset by ``rst``
+    and ticked otherwise (the state after each edge)."""
+    style = registry.kind(cfg.kind).style
+    if style == "cycle":
+        golden = registry.model(cfg)
+        tick, reset = golden.tick, golden.reset
+
+        def values(columns, rst):
+            out = []
+            append = out.append
+            for r, *ops in zip(rst.tolist(), *(c.tolist() for c in columns)):
+                if r:
+                    reset()
+                    append(0)
+                else:
+                    append(tick(*ops))
+            return np.array(out, np.int64)
+        return values
+    try:
+        vector = registry.vector_model(cfg)
+        vector(*([0] for _ in inputs(cfg)))
+    except ValueError:                    # formats beyond the vectorized model's limits
+        scalar = registry.model(cfg)
+        return lambda columns, rst: np.array(
+            [scalar(*ops) for ops in zip(*(c.tolist() for c in columns))], np.int64)
+    return lambda columns, rst: np.asarray(vector(*columns), np.int64)
+
+
+class Expected:
+    """The batch model of a :class:`~testbenches.common.tb.CycleScoreboard`: the expected
+    ``result`` of each sample of observed inputs ``(*inputs(cfg), rst)``.
+
+    The pipeline has ``latency`` edges: the value the golden model computes from sample
+    ``s``'s inputs (:func:`golden_values`) shows at sample ``s + latency - 1``, unless a reset
+    is among samples ``s .. s + latency - 1`` (a synchronous reset clears every stage: the
+    results in flight read as zero). The last ``latency - 1`` values and reset flags carry over
+    to the next batch; before the first sample the unit is in reset."""
+
+    def __init__(self, values, latency):
+        if latency < 1:
+            raise ValueError(f"latency {latency}: a registered output has at least 1")
+        self.values, self.latency = values, latency
+        self.carry = np.zeros(latency - 1, np.int64)
+        self.carry_rst = np.ones(latency - 1, bool)
+
+    def __call__(self, samples):
+        columns = np.array(samples, np.int64).T
+        rst = columns[-1] != 0
+        n, lag = rst.size, self.latency - 1
+        value = np.concatenate([self.carry, self.values(list(columns[:-1]), rst)])
+        reset = np.concatenate([self.carry_rst, rst])
+        resets = np.concatenate([[0], np.cumsum(reset)])
+        cleared = resets[lag + 1:lag + 1 + n] - resets[:n] > 0   # a reset in s-lag .. s
+        self.carry, self.carry_rst = value[n:], reset[n:]
+        return [np.where(cleared, 0, value[:n])]
+
+
 @cocotb.test()
 async def fp_function_vs_golden(dut):
     run = Run(dut)
@@ -148,44 +219,42 @@ async def fp_function_vs_golden(dut):
     random_cycles = run.random_cycles
     latency = manifest["latency"]
     operands = inputs(cfg)
-    golden = registry.model(cfg)
-    if registry.kind(cfg.kind).style == "cycle":    # the state after each edge
-        step, reset = golden.tick, golden.reset
-    else:
-        step, reset = golden, (lambda: None)
 
     ports = Ports(dut, manifest)
     clk = await start_clock(dut, ports)
-    drive = Driver(ports, operands + ["rst"]).drive
-    sample = Monitor(ports, ["result"]).sample
-    board = Scoreboard(log, seed)
+    in_roles = operands + ["rst"]
+    drive = Driver(ports, in_roles).drive
+    observe_inputs = Monitor(ports, in_roles).read     # what the last rising edge saw
+    observe_outputs = Monitor(ports, ["result"]).read  # the result after it
     width = ports.width("result")
+    checks = [Check(f"result (latency {latency})", width, lambda o: o["result"], 0)]
+    board = CycleScoreboard(log, seed, None, checks, in_roles, {"result": width},
+                            model=Expected(golden_values(cfg), latency), history=latency + 3)
+    add = board.add
     idle = [0] * len(operands)
 
     drive(*idle, 1)
     await FallingEdge(clk)
     await FallingEdge(clk)
-    expected = deque([0] * latency)   # results in flight, oldest first
 
-    phases = stimulus(cfg, rng, random_cycles, quick=os.environ.get("TPEGEN_QUICK") == "1")
+    phases = stimulus(cfg, rng, random_cycles, quick=run.quick)
+    phases.append(("drain", [np.zeros(latency, np.int64) for _ in operands],
+                   np.zeros(latency, np.int64)))
     total = sum(len(cols[0]) for _, cols, _ in phases)
     progress = Progress(log, total, cfg.name)
+    edge = FallingEdge(clk)
     cycle = 0
     for phase, columns, rst_col in phases:
         log.info("phase %s: %d cycles", phase, len(rst_col))
-        for *ops, rst in zip(*(col.tolist() for col in columns), rst_col.tolist()):
-            board.check(cycle, "result", sample()["result"], expected[0], width)
-            drive(*ops, rst)
-            board.note_inputs(cycle, phase, dict(zip(operands, map(hex, ops)), rst=rst))
-            await FallingEdge(clk)
-            expected.popleft()
-            if rst:
-                reset()
-                expected = deque([0] * latency)
-            else:
-                expected.append(step(*ops))
+        board.phase(cycle, phase)
+        for row in zip(*(col.tolist() for col in columns), rst_col.tolist()):
+            add(observe_inputs(), observe_outputs())
+            drive(*row)
+            await edge
             cycle += 1
             if not cycle & 0xFFF:
                 progress.update(cycle)
+    add(observe_inputs(), observe_outputs())     # the last cycle's edge
+    board.flush()
     log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", cfg.name, cycle,
              board.checks, progress.rate(cycle), seed)

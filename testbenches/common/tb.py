@@ -241,12 +241,21 @@ class CycleScoreboard(Scoreboard):
 
     Cycle numbering: sample ``k`` (the ``k``-th call of :meth:`add`) holds the outputs after
     the edge that ends cycle ``k - 1`` and the inputs driven in cycle ``k - 1``.
+
+    Instead of ``step``, a batch model can be given: ``model(inputs)`` takes the batch's list
+    of observed input tuples (in order; the model keeps its own state from one batch to the
+    next) and returns the expected columns, indexed by :attr:`Check.expected` (arrays or
+    lists of one value per sample). A vectorized golden model computes a whole batch in a
+    few numpy calls this way.
     """
 
     def __init__(self, log, seed, step, checks, input_names, outputs, *, batch=4096,
-                 history=4):
+                 history=4, model=None):
         super().__init__(log, seed, history)
+        if (step is None) == (model is None):
+            raise ValueError("give a CycleScoreboard either step or model")
         self.step, self.checks_list = step, list(checks)
+        self.model = model
         self.input_names = list(input_names)
         self.output_widths = dict(outputs)      # output name -> width, in sample order
         self.batch = batch
@@ -275,13 +284,16 @@ class CycleScoreboard(Scoreboard):
         inputs, outputs = self.inputs, self.outputs
         if not outputs:
             return
-        step = self.step
-        expected = [step(*i) for i in inputs]
+        if self.model is not None:
+            columns = self.model(inputs)
+        else:
+            step = self.step
+            columns = list(zip(*[step(*i) for i in inputs]))
         observed = {name: column([o[j] for o in outputs], width) for j, (name, width) in
                     enumerate(self.output_widths.items())}
         for check in self.checks_list:
             got = check.observed(observed)
-            want = column([e[check.expected] for e in expected], check.width)
+            want = column(columns[check.expected], check.width)
             bad = np.flatnonzero(got != want)
             if bad.size:
                 i = int(bad[0])
