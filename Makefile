@@ -1,4 +1,5 @@
-# tpegen: `make demo` (set up, then generate -> simulate -> prove -> synthesize an int8 MAC)
+# tpegen: `make demo` (set up, then generate an 8x8 int8 systolic engine, run a GEMM on it
+# against numpy, synthesize it), `make demo-mac` (the same steps, and a proof, for one MAC)
 # and `make test` (set up, then the whole test suite). Both work on a fresh machine.
 
 VENV    ?= .venv
@@ -9,9 +10,10 @@ JOBS    ?= 2
 CACHE   ?= $(HOME)/.cache/tpegen
 LIBERTY := usr/share/qflow/tech/osu018/osu018_stdcells.lib
 DEMO    := out/int8_mac
+ENGINE  := out/os8x8_int8
 DEBIAN_EXTRAS := opensta qflow-tech-osu018 iverilog liblz4-dev
 
-.PHONY: setup python-deps debian-extras demo test check bench clean
+.PHONY: setup python-deps debian-extras demo demo-mac test check bench clean
 
 setup: python-deps debian-extras
 
@@ -47,6 +49,20 @@ debian-extras:
 	fi
 
 demo: setup
+	$(TPEGEN) generate engine --arch systolic-os --rows 8 --cols 8 \
+	  --pe mac --a-width 8 --b-width 8 --signed --acc-width 32 -o $(ENGINE)
+	$(TPEGEN) lint $(ENGINE)
+	$(PY) -c "import numpy as np; r = np.random.default_rng(2026); \
+	  np.save('$(ENGINE)/A.npy', r.integers(-128, 128, (37, 100))); \
+	  np.save('$(ENGINE)/B.npy', r.integers(-128, 128, (100, 29)))"
+	$(TPEGEN) gemm $(ENGINE) --a $(ENGINE)/A.npy --b $(ENGINE)/B.npy -o $(ENGINE)/C.npy
+	$(PY) -c "import numpy as np; A, B, C = (np.load('$(ENGINE)/' + n + '.npy') for n in 'ABC'); \
+	  assert (C == A @ B).all(), 'C != A @ B'; print('C == A @ B (numpy), exactly:', C.shape)"
+	$(TPEGEN) synth $(ENGINE) --flows asic,ecp5 --ecp5-part 45k --json
+	$(TPEGEN) report $(ENGINE)
+
+# The smaller example: one int8 MAC, generated, simulated, proved and synthesized.
+demo-mac: setup
 	$(TPEGEN) generate mac --a-width 8 --b-width 8 --signed --acc-width 32 --mult booth4 \
 	  --tree dadda --accumulate carry_save -o $(DEMO)
 	$(TPEGEN) lint $(DEMO)

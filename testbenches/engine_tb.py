@@ -52,7 +52,8 @@ class Streams:
 
 def _products(cfg, tiles):
     """The expected result rows of ``tiles`` [(A, B) bit patterns], independent of the cycle
-    model: integer ``A @ B`` modulo ``2**acc_width``, or the scalar FP MAC over K."""
+    model: integer ``A @ B`` modulo ``2**acc_width``; FP: the stand-alone PE's golden model
+    (vectorized over the tile's R x C dot products) accumulating over K, in order."""
     pe = cfg.pe
     out = []
     for A, B in tiles:
@@ -62,18 +63,16 @@ def _products(cfg, tiles):
                 return np.where(x >= (1 << (w - 1)), x - (1 << w), x) if s else x
             prod = signed(A, pe.a_width, pe.a_signed).dot(signed(B, pe.b_width, pe.b_signed))
             out.append(np.vectorize(lambda v: int(v) % (1 << pe.acc_width))(prod))
-        else:
+        else:                  # the stand-alone PE's vectorized model, stepped over K
             R, K = A.shape
             C = B.shape[1]
-            res = np.zeros((R, C), dtype=object)
-            for i in range(R):
-                for j in range(C):
-                    model = registry.model(pe)
-                    acc = 0
-                    for k in range(K):
-                        acc = model.tick(int(A[i, k]), int(B[k, j]), int(k == 0), 1)
-                    res[i, j] = acc
-            out.append(res)
+            macs = registry.vector_model(pe, (R, C))
+            macs.reset()
+            acc = np.zeros((R, C), np.int64)
+            for k in range(K):
+                acc = macs.tick(np.repeat(A[:, k:k + 1], C, 1).astype(np.int64),
+                                np.repeat(B[k:k + 1, :], R, 0).astype(np.int64), k == 0, True)
+            out.append(np.asarray(acc).astype(object))
     return out
 
 
@@ -160,7 +159,9 @@ async def engine_vs_golden(dut):
 
     # --- stimulus -----------------------------------------------------------------------
     kmax = 3 * max(R, C)
-    budget = max(run.random_cycles, 2000)
+    # about TPEGEN_RANDOM_CYCLES cycles of random tiles; a quarter of it for FP PEs, whose
+    # model steps every PE's FP MAC every cycle (the integer PEs' is one prefix sum a block)
+    budget = max(run.random_cycles // (1 if cfg.pe.kind == "mac" else 4), 2000)
     n_random = max(4, budget // (kmax // 2 + R + 1))
     wa, wb = operand_widths(cfg)
     random_tiles = tiles_for(cfg, model, rng, n_random, kmax)

@@ -9,10 +9,12 @@ environment variable ``TPEGEN_MANIFEST``:
 * ``ports`` gives each data port's lane layout (``lanes``: ``count``, ``width``, ``signed``;
   lane 0 in the low bits).
 
-The engine's GEMM interface: input stream ``a`` carries beat ``k`` = column ``k`` of an
-R x K tile of A (lane ``i`` = ``A[i][k]``), input stream ``b`` carries beat ``k`` = row ``k``
-of the K x C tile of B, ``tlast`` on beat K-1 of both; output stream ``c`` sends R beats per
-tile, beat ``i`` = row ``i`` of the R x C result, ``tlast`` on row R-1. R and C are read from
+The engine's GEMM interface, read from the manifest's ``engine.layout``: each stream's
+matrix (A, B, or the result A @ B), its shape in the names R, C (the lane counts) and one
+free length, and whether a beat is a row or a column of it; ``tlast`` ends each stream's
+part of a tile. (Systolic-os: ``a`` beat ``k`` = column ``k`` of the R x K tile of A, ``b``
+beat ``k`` = row ``k`` of the K x C tile of B, ``c`` R rows; systolic-ws: ``b`` the R rows of
+the weights, ``a`` the M rows of A, ``c`` M rows.) R and C are read from
 the lane counts of ``a`` and ``c``/``b``; each tile is checked against ``A @ B`` modulo
 ``2**result_width``.
 
@@ -129,14 +131,30 @@ async def drive_from_manifest(dut):
     ks = [1, 7] + [rng.randint(1, 6) for _ in range(max(0, n_tiles - 2))]
     ks = ks[:n_tiles]
     rng.shuffle(ks)
-    tiles = [(sa.lanes.random(rng, (R, k)), sb.lanes.random(rng, (k, C))) for k in ks]
+    # the tile layout, from the manifest's engine.layout: each stream's matrix shape (R, C
+    # fixed, any other name is the tile's length) and whether a beat is a row or a column
+    layout = m["engine"]["layout"]
+    fixed = {"R": R, "C": C}
+
+    def shape(stream, k):
+        return tuple(fixed.get(d, k) for d in layout[stream]["shape"])
+
+    def beats_of(stream, X):
+        if layout[stream]["beat"] == "column":
+            return [X[:, t] for t in range(X.shape[1])]
+        return [X[t, :] for t in range(X.shape[0])]
+
+    tiles = [(sa.lanes.random(rng, shape("a", k)), sb.lanes.random(rng, shape("b", k)))
+             for k in ks]
     expected = [[[res.wrap(x) for x in row] for row in (A @ B)] for A, B in tiles]
-    beats = {
-        "a": [(sa.lanes.pack(A[:, k]), int(k == A.shape[1] - 1))
-              for A, _ in tiles for k in range(A.shape[1])],
-        "b": [(sb.lanes.pack(B[k, :]), int(k == B.shape[0] - 1))
-              for _, B in tiles for k in range(B.shape[0])],
-    }
+    beats = {}
+    for name, lanes, index in (("a", sa.lanes, 0), ("b", sb.lanes, 1)):
+        beats[name] = []
+        for tile in tiles:
+            parts = beats_of(name, tile[index])
+            beats[name] += [(lanes.pack(v), int(t == len(parts) - 1))
+                            for t, v in enumerate(parts)]
+    out_rows = [len(beats_of("c", A @ B)) for A, B in tiles]
 
     # idle inputs, then reset
     for s in (sa, sb):
@@ -155,7 +173,7 @@ async def drive_from_manifest(dut):
     sent = {"a": 0, "b": 0}          # beats transferred
     holding = {"a": False, "b": False}
     rows = []                        # (row values, tlast) received
-    total_rows = R * len(tiles)
+    total_rows = sum(out_rows)
     limit = 200 + 20 * (len(beats["a"]) + len(beats["b"]) + total_rows) + 50 * R * C
     bubble, stall = 0.25, 0.3
     cycle, quiet = 0, 0
@@ -197,14 +215,18 @@ async def drive_from_manifest(dut):
 
     assert len(rows) == total_rows, f"{len(rows)} rows received, {total_rows} expected"
     bad = []
+    start = 0
     for t, (A, B) in enumerate(tiles):
-        for i in range(R):
-            got, last = rows[t * R + i]
+        n = out_rows[t]
+        for i in range(n):
+            got, last = rows[start + i]
             want = expected[t][i]
             if got != want:
-                bad.append(f"tile {t} (K={A.shape[1]}) row {i}: got {got}, expected {want}")
-            if last is not None and last != int(i == R - 1):
-                bad.append(f"tile {t} row {i}: tlast={last}, expected {int(i == R - 1)}")
+                bad.append(f"tile {t} (A {A.shape}, B {B.shape}) row {i}: got {got}, "
+                           f"expected {want}")
+            if last is not None and last != int(i == n - 1):
+                bad.append(f"tile {t} row {i}: tlast={last}, expected {int(i == n - 1)}")
+        start += n
     if bad:
         for line in bad[:10]:
             dut._log.error("Mismatch " + line)

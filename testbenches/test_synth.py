@@ -199,3 +199,66 @@ def test_power_flow_catches_a_wrong_netlist(power_design):
             power(design, cycles=500)
     finally:
         netlist.write_text(good)
+
+
+# --- engines: every Verilog file of the manifest, hierarchical synthesis, DSPs -------------
+
+ENGINE_PE = MacConfig(a_width=8, b_width=8, acc_width=32, mult="behavioural",
+                      accumulate="carry_save")
+
+
+@pytest.fixture(scope="module")
+def engine_report(build_root):
+    for tool in ("yosys", "sta", "liberty", "nextpnr-ecp5"):
+        require(tool)
+    from tpegen.config import EngineConfig
+    config = EngineConfig(arch="systolic-os", rows=2, cols=2, pe=ENGINE_PE)
+    design = api.generate(config, build_root / "synth" / "engine" / config.name)
+    report = synthesize(design, flows=("asic", "ecp5"), hier=True, hier_check=True,
+                        ecp5_part="45k", progress=print)
+    return design, report
+
+
+def test_engine_hierarchical_and_flat_agree(engine_report):
+    """The 2x2 engine (its top and its PE cell, two Verilog files) synthesizes both ways; the
+    hierarchical area is the top's plus 4 PEs', and agrees with flat within 3 %."""
+    design, report = engine_report
+    a = report["asic"]
+    print(json.dumps({k: a[k] for k in ("method", "hier_vs_flat", "pe", "top", "flat")},
+                     indent=1))
+    assert a["method"] == "hier" and a["instances"] == 4
+    assert a["area_um2"] == pytest.approx(a["top"]["area_um2"] + 4 * a["pe"]["area_um2"],
+                                          abs=0.2)
+    assert abs(a["hier_vs_flat"]["area"]) < 0.03
+    assert abs(a["hier_vs_flat"]["critical_path"]) < 0.10
+    flat = a["flat"]
+    assert a["hier_vs_flat"]["area"] == pytest.approx(
+        (a["area_um2"] - flat["area_um2"]) / flat["area_um2"], abs=1e-3)
+    # the PE was characterized once, with its boundary arcs, and the model read by OpenSTA
+    assert a["pe"]["worst_in_to_reg_ns"] > 0 and a["pe"]["worst_reg_to_out_ns"] > 0
+    assert a["critical_path_ns"] >= a["pe"]["reg_to_reg_ns"]
+    workdir = design.parent / "synth" / report["design"]
+    sta_log = (workdir / "top_sta.log").read_text()
+    assert "Error" not in sta_log and "Warning: module" not in sta_log
+    # the flat run mapped the PE logic into the top (no PE instance left)
+    flat_netlist = (workdir / f"{report['design']}.netlist.v").read_text()
+    assert a["pe"]["module"] not in flat_netlist
+
+
+def test_engine_behavioural_multiplies_map_to_dsps(engine_report):
+    _, report = engine_report
+    e = report["ecp5"]
+    assert e["part"] == "LFE5U-45F" and e["pnr"] == "routed"
+    assert e["dsps"] == 4 and e["cells"]["MULT18X18D"] == 4
+    assert e["utilization"]["dsps"] == {"used": 4, "available": 72,
+                                        "percent": pytest.approx(5.56, abs=0.01)}
+    assert e["fits"] and e["fmax_mhz"] > 10
+
+
+def test_dsps_beyond_the_part_do_not_fit():
+    from synth import flow
+    part = ECP5_PARTS["25k"]
+    over = flow._yosys_utilization("ecp5", part, {"MULT18X18D": 29, "LUT4": 10}, 10)
+    assert over["dsps"] == {"used": 29, "available": 28, "percent": 103.57}
+    assert not flow._fits(over)
+    assert flow._fits(flow._yosys_utilization("ecp5", part, {"MULT18X18D": 28}, 10))

@@ -13,6 +13,7 @@
     tpegen prove out/                # formal equivalence with the behavioural reference
     tpegen synth out/ --json         # OSU 0.18 um area + OpenSTA timing + ECP5 Fmax
     tpegen report out/ other/        # comparison table of synthesized designs (--csv)
+    tpegen gemm out/engine/ --a A.npy --b B.npy -o C.npy   # C = A @ B on an engine, simulated
 
 Exit codes: 0 success, 1 a check failed (mismatch, failed proof, tool error), 2 bad input
 (a parameter out of range, a missing design), 3 a required external tool is missing.
@@ -267,6 +268,48 @@ def cmd_synth(args):
     return 0
 
 
+def _load_matrix(name, path):
+    """A ``.npy`` array from the command line (:class:`ParameterError` if it is missing or
+    not one)."""
+    import numpy as np
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{name}={str(path)!r} does not exist")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as error:  # noqa: BLE001 -- anything numpy cannot read is bad input
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ParameterError(f"{name}={str(path)!r} is not a .npy array ({detail})") from None
+
+
+def cmd_gemm(args):
+    import numpy as np
+
+    from .gemm import plan, run_gemm
+    if args.sim not in ("verilator", "icarus"):
+        raise ParameterError(f"sim={args.sim!r} is not allowed: choose verilator or icarus")
+    if args.out.suffix != ".npy":
+        raise ParameterError(f"out={str(args.out)!r} must name a .npy file")
+    design = _designs([args.design])
+    if len(design) != 1:
+        raise ParameterError(f"design={args.design!r} holds {len(design)} manifests: name one "
+                             "of them")
+    A, B = _load_matrix("a", args.a), _load_matrix("b", args.b)
+    C, cycles = run_gemm(design[0], A, B, simulator=args.sim, progress=_say)
+    M, K = A.shape
+    N = B.shape[1]
+    p = plan(design[0], M, K, N)
+    manifest = read_manifest(design[0])
+    R, Cc = manifest["engine"]["rows"], manifest["engine"]["cols"]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(args.out, C)
+    utilization = M * K * N / (cycles * R * Cc)
+    print(f"GEMM {manifest['top']} on {args.sim}: M={M} K={K} N={N}, {p.tiles} tiles, "
+          f"{cycles} cycles, MAC utilization {100 * utilization:.1f}% "
+          f"(M*K*N / (cycles * {R} * {Cc})) -> {args.out}")
+    return 0
+
+
 COLUMNS = [
     ("design", lambda r: r["design"] + (" (synth -booth)" if r.get("variant") == "booth" else "")),
     ("area_um2", lambda r: r.get("asic", {}).get("area_um2")),
@@ -374,12 +417,21 @@ def build_parser(argv=()):
     p = sub.add_parser("report", help="compare synthesis reports in a table")
     p.add_argument("paths", nargs="+", help="report files or directories (searched)")
     p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+
+    p = sub.add_parser("gemm", help="C = A @ B of any size on a generated engine, in "
+                                    "simulation (tiled; prints cycles and MAC utilization)")
+    p.add_argument("design", help="the engine's manifest or its directory")
+    p.add_argument("--a", required=True, type=Path, metavar="A.npy", help="A (M x K), .npy")
+    p.add_argument("--b", required=True, type=Path, metavar="B.npy", help="B (K x N), .npy")
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="C.npy",
+                   help="where C (M x N) is written, .npy")
+    p.add_argument("--sim", default="verilator", help="verilator (default) or icarus")
     return parser
 
 
 COMMANDS = {"generate": cmd_generate, "lint": cmd_lint, "params": cmd_params,
             "test": cmd_test, "prove": cmd_prove,
-            "synth": cmd_synth, "report": cmd_report}
+            "synth": cmd_synth, "report": cmd_report, "gemm": cmd_gemm}
 
 
 def main(argv=None):

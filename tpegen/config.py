@@ -524,9 +524,11 @@ class LMacConfig(Config):
 
 
 #: Engine architectures (hdl/engines/, one module each).
-ARCHITECTURES = ("systolic-os", "matrix2d")
+ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws")
 #: PE kinds an accumulating engine takes: every cycle-style accumulator.
 ENGINE_PES = ("mac", "fmac", "lmac")
+#: PE kinds the weight-stationary engine takes (fmac: the rounded accumulator only).
+WS_PES = ("mac", "fmac")
 MAX_ENGINE_DIM, MAX_ENGINE_DEPTH = 64, 32
 
 
@@ -539,7 +541,8 @@ class EngineConfig(Config):
     ----------
     arch : str
         ``systolic-os`` (A flows east, B flows south, each PE keeps its C[i][j]) or
-        ``matrix2d`` (A broadcast along rows, B along columns, no skew).
+        ``matrix2d`` (A broadcast along rows, B along columns, no skew) or ``systolic-ws``
+        (weight-stationary: each PE keeps B[k][j]; PE ``mac`` or rounded ``fmac`` only).
     rows, cols : int
         The array, 1..64 each: an R x C tile of C per pass.
     depth : int
@@ -579,6 +582,14 @@ class EngineConfig(Config):
         if getattr(self.pe, "handshake", False):
             raise ParameterError("pe.handshake=True is not allowed in an engine: the engine "
                                  "has its own AXI4-Stream interface (allowed: false)")
+        if self.arch == "systolic-ws" and (self.pe.kind not in WS_PES
+                                           or getattr(self.pe, "unnormalized", False)):
+            raise ParameterError(f"pe={self.pe.kind!r}"
+                                 + (" with accumulator='unnormalized'" if self.pe.kind == "fmac"
+                                    else "")
+                                 + " is not allowed with arch='systolic-ws' (its PE forms "
+                                 "psum + a*w each beat): allowed pe kinds: mac, fmac with "
+                                 "accumulator='rounded'")
 
     def default_name(self):
         arch = self.arch.replace("systolic-", "").replace("-", "")

@@ -13,7 +13,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tpegen import registry, tools
+import tpegen.registry as registry  # the modules, not the package: tpegen/__init__ imports
+import tpegen.tools as tools        # tpegen.gemm, which imports this module
 from tpegen.manifest import read_manifest
 
 __all__ = ["run_design_test", "summary", "SimulationFailed", "SIMULATORS"]

@@ -781,7 +781,7 @@ def waivers(verilog_text, filename, *, others=()):
     modules' port directions tell which instance connections are read).
     """
     filename = Path(filename).name
-    found = analyze(verilog_text, filename, others=others)
+    found = _grouped(analyze(verilog_text, filename, others=others))
     counts = {}
     for w in found:
         counts[w.rule] = counts.get(w.rule, 0) + 1
@@ -795,6 +795,48 @@ def waivers(verilog_text, filename, *, others=()):
             "// Waivers: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                               or "none"), ""]
     return "\n".join(head + [w.render(filename) for w in found]) + "\n"
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _grouped(found, least=3):
+    """Waivers by message (``-match``) that differ only in the digits of the signal they
+    name (the registers of an array of PEs: ``a_0_0`` ... ``a_31_31``) become one waiver
+    whose message has ``*`` for each run of digits, when at least ``least`` share it; the
+    comment names how many signals, the first and the last, and the first one's reason. A
+    large array then has a waiver file of a few dozen lines, not thousands, and each
+    waiver still names its rule, its file and its signals' pattern."""
+    groups, order = {}, []
+    for w in found:
+        key = None
+        if w.match is not None:
+            names = _QUOTED.findall(w.match)
+            if names and re.search(r"\d", names[-1]) and not names[-1].startswith("$"):
+                pattern = _QUOTED.sub(lambda m: "'" + re.sub(r"\d+", "*", m.group(1)) + "'",
+                                      w.match)
+                key = (w.rule, pattern)
+        if key is None:
+            order.append(w)
+            continue
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(w)
+    out = []
+    for item in order:
+        if isinstance(item, Waiver):
+            out.append(item)
+            continue
+        members = groups[item]
+        if len(members) < least:
+            out.extend(members)
+            continue
+        first, last = (_QUOTED.findall(m.match)[-1] for m in (members[0], members[-1]))
+        out.append(Waiver(item[0], f"{len(members)} signals '{_QUOTED.findall(item[1])[-1]}'"
+                          f" ({first} ... {last}), each as this one: {members[0].reason}",
+                          match=item[1]))
+    return out
 
 
 def write_waivers(vfile, vlt=None, *, others=()):

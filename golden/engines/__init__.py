@@ -4,10 +4,12 @@ from docs/engines.md; :func:`engine` builds the one of a configuration."""
 from .accumulating import AccumulatingEngine, PeArray
 from .matrix2d import Matrix2D
 from .systolic_os import SystolicOS
+from .systolic_ws import SystolicWS
 
-__all__ = ["engine", "ARCHES", "AccumulatingEngine", "PeArray", "SystolicOS", "Matrix2D"]
+__all__ = ["engine", "ARCHES", "AccumulatingEngine", "PeArray", "SystolicOS", "SystolicWS",
+           "Matrix2D"]
 
-ARCHES = {"systolic-os": SystolicOS, "matrix2d": Matrix2D}
+ARCHES = {"systolic-os": SystolicOS, "matrix2d": Matrix2D, "systolic-ws": SystolicWS}
 
 
 def engine(config, pe_model):

@@ -3,10 +3,11 @@
 
 from .matrix2d import Matrix2D
 from .systolic_os import SystolicOS
+from .systolic_ws import SystolicWS
 
-__all__ = ["Engine", "SystolicOS", "Matrix2D", "ARCHES"]
+__all__ = ["Engine", "SystolicOS", "SystolicWS", "Matrix2D", "ARCHES"]
 
-ARCHES = {cls.arch: cls for cls in (SystolicOS, Matrix2D)}
+ARCHES = {cls.arch: cls for cls in (SystolicOS, Matrix2D, SystolicWS)}
 
 
 def Engine(config):  # noqa: N802 (a class factory: the registry calls it like a class)

@@ -118,6 +118,11 @@ class AccumulatingEngine(wiring.Component):
                      "c": "R beats per tile, beat i = row i of C = A x B, lane j = C[i][j]",
                      "last": "tlast on beat K-1 of a and b (either ends the tile) and on "
                              "row R-1 of c"},
+            # machine-readable: each stream's matrix, its shape (R and C fixed, the other
+            # dimension the tile's length) and whether a beat is a row or a column of it
+            "layout": {"a": {"matrix": "A", "shape": ["R", "K"], "beat": "column"},
+                       "b": {"matrix": "B", "shape": ["K", "C"], "beat": "row"},
+                       "c": {"matrix": "A @ B", "shape": ["R", "C"], "beat": "row"}},
             "min_spacing": self.min_spacing,
             "latency": self.latency,
             "tile_cycles": f"K + {self.latency} + {R} - 1",

@@ -11,9 +11,9 @@ Members
 -------
 ce : In(1)
     Clock enable of every register in the PE.
-(the PE's own members)
-    Passed through unchanged: ``a``, ``b``, ``clear``, ``enable``, ``result`` and any others
-    (``sum``/``carry`` of a carry-save MAC).
+(the PE's inputs and ``result``)
+    Passed through unchanged: ``a``, ``b``, ``clear``, ``enable``, ``result``. Other outputs
+    (``sum``/``carry`` of a carry-save MAC) stay inside the cell.
 """
 
 from amaranth.hdl import EnableInserter, Module
@@ -42,7 +42,10 @@ class PeCell(wiring.Component):
     def __init__(self, pe_config):
         self.config = pe_config
         self.pe = registry.elaborate(pe_config)
-        self.pe_members = dict(self.pe.signature.members)
+        # the PE's inputs and its result; other outputs (a carry-save MAC's sum and carry)
+        # stay inside the cell, so that R*C instances do not leave them unconnected
+        self.pe_members = {n: m for n, m in self.pe.signature.members.items()
+                           if m.flow == wiring.In or n == "result"}
         super().__init__({**self.pe_members, "ce": In(1)})
         self.roles = {**getattr(self.pe, "roles", {}), "ce": "enable"}
 
