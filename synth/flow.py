@@ -24,6 +24,17 @@
     run again with a register on every input, so that its Fmax is measured; its report says
     so (the utilization stays that of the design itself).
 
+Every flow reads every Verilog file of the manifest (its ``files`` of type ``verilog``): an
+engine is its top plus its PE cell (``engine.pe_module``), instantiated ``R*C`` times.
+
+Engines (``kind`` ``engine``) in ``asic``: flat as above, or hierarchical (:mod:`synth.hier`:
+the PE mapped and characterized once, the array mapped with the PE as a blackbox, area and
+critical path composed); hierarchical by default from :data:`HIER_MIN_PES` PEs. Where both
+run (by default up to :data:`HIER_CHECK_MAX_PES` PEs) the report has ``asic.hier_vs_flat``
+(``(hier - flat) / flat`` of area and critical path), and a hierarchical result off by more
+than 3 % area or 10 % critical path is replaced by the flat one: ``asic.method`` is then
+``flat (hier differed by ...)`` (else ``hier`` or ``flat``).
+
 Each design gets ``<top>.report.json`` beside its manifest (see :func:`synthesize`).
 """
 
@@ -41,87 +52,25 @@ __all__ = ["synthesize", "FLOWS", "ABC_SCRIPT", "ECP5_PARTS", "ICE40_PARTS", "Fp
 
 FLOWS = ("asic", "ecp5", "ice40", "power")
 
-#: Timing-driven mapping with buffering and gate sizing. ``{D}`` is the delay target in ps;
-#: yosys does not substitute it inside a script file, so the flow does.
-ABC_SCRIPT = ("strash; dch; map -B 0.9 -D {D}; topo; buffer -p; upsize -D {D}; dnsize -D {D}; "
-              "stime -p")
-
-DEFAULT_PERIOD_NS = 10.0
-ABC_DELAY_PS = 1000
-
-
 def _log(progress, message):
     if progress:
         progress(message)
 
 
-def _yosys(script_text, workdir, name):
-    script = workdir / f"{name}.ys"
-    script.write_text(script_text)
-    return tools.run(tools.yosys_cmd() + ["-s", str(script)], cwd=workdir,
-                     log=workdir / f"{name}.log")
-
-
-def _expand_concat_assign(match):
-    """``assign {a[3], b[1:0]} = 3'h5;`` -> one ``assign`` per bit."""
-    targets, width, radix, digits = match.groups()
-    value = int(digits.replace("_", ""), {"h": 16, "d": 10, "b": 2, "o": 8}[radix.lower()])
-    bits = []
-    for target in reversed([t.strip() for t in targets.split(",")]):  # LSB first
-        ranged = re.fullmatch(r"(.+)\[(\d+):(\d+)\]", target)
-        if ranged:
-            name, hi, lo = ranged.group(1), int(ranged.group(2)), int(ranged.group(3))
-            bits += [f"{name}[{i}]" for i in range(lo, hi + 1)]
-        else:
-            bits.append(target)
-    return "\n".join(f"  assign {bit} = 1'b{(value >> i) & 1};" for i, bit in enumerate(bits))
-
-
-def _sta_compatible(netlist):
-    """Rewrite yosys netlist constructs that Debian 12's OpenSTA (2019) cannot parse."""
-    netlist = re.sub(r"\b(input|output|wire)\s+signed\b", r"\1", netlist)
-    return re.sub(r"^\s*assign\s*\{([^}]*)\}\s*=\s*(\d+)'([hdbo])([0-9a-fA-F_]+)\s*;",
-                  _expand_concat_assign, netlist, flags=re.M)
-
+from .asic import (ABC_DELAY_PS, ABC_SCRIPT, DEFAULT_PERIOD_NS, _sources, _yosys,  # noqa: E402
+                   map_asic, parse_paths, run_sta, verilog_files)
 
 def _asic(manifest, vfile, workdir, *, booth, period_ns, abc_delay_ps=None):
-    abc_delay_ps = ABC_DELAY_PS if abc_delay_ps is None else abc_delay_ps
     lib = tools.liberty()
     top = manifest["top"]
-    script = ABC_SCRIPT.replace("{D}", str(abc_delay_ps)).replace("; ", "\n")
-    (workdir / "abc.script").write_text(script + "\n")
-    netlist = workdir / f"{top}.netlist.v"
-    _yosys(f"""read_verilog {vfile}
-synth -top {top} -flatten{' -booth' if booth else ''}
-dfflibmap -liberty {lib}
-abc -liberty {lib} -script {workdir / 'abc.script'}
-setundef -zero
-opt_clean -purge
-tee -q -o {workdir / 'stat.json'} stat -json -liberty {lib}
-write_verilog -noattr -noexpr {netlist}
-""", workdir, "asic")
-    stat = json.loads((workdir / "stat.json").read_text())
-    module = stat["modules"].get(f"\\{top}") or next(iter(stat["modules"].values()))
+    module, stat, netlist = map_asic(top, vfile, workdir, booth=booth,
+                                     abc_delay_ps=abc_delay_ps, name="asic")
     area = float(module.get("area", stat.get("design", {}).get("area", 0.0)))
     cells = int(module.get("num_cells", 0))
     seq_area = float(module.get("sequential_area", 0.0))
-    netlist.write_text(_sta_compatible(netlist.read_text()))
-    sta_script = workdir / "sta.tcl"
-    sta_script.write_text(f"""read_liberty {lib}
-read_verilog {netlist}
-link_design {top}
-create_clock -name clk -period {period_ns} [get_ports clk]
-set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]
-set_output_delay 0 -clock clk [all_outputs]
-report_checks -path_delay max -group_count 1 -digits 4
-""")
-    out = tools.run([tools.sta(), "-no_splash", "-exit", str(sta_script)], cwd=workdir,
-                    log=workdir / "sta.log")
-    # One worst path per path group (reg-to-reg, I/O); the critical path is the worst of all.
-    paths = re.findall(r"Startpoint:\s+(\S+).*?Endpoint:\s+(\S+).*?(-?[\d.]+)\s+slack \(",
-                       out, re.S)
-    if not paths:
-        raise RuntimeError(f"OpenSTA reported no path; see {workdir / 'sta.log'}")
+    out = run_sta(top, netlist, workdir, period_ns=period_ns,
+                  name="sta", extra="report_checks -path_delay max -group_count 1 -digits 4\n")
+    paths = parse_paths(out, workdir / "sta.log")
     start, end, slack = min(paths, key=lambda p: float(p[2]))
     critical = period_ns - float(slack)
     return {
@@ -288,7 +237,7 @@ def _fpga(family, manifest, vfile, workdir, *, part, pnr=True, freq_mhz=100,
     spec = _FPGA[family]
     top = manifest["top"]
     netjson = workdir / f"{top}.{family}.json"
-    sources = str(vfile)
+    sources = _sources(vfile)
     if register_inputs:
         wrapper = workdir / f"{top}_inreg.v"
         top = _input_register_wrapper(manifest, wrapper)
@@ -339,9 +288,61 @@ tee -q -o {workdir / f'stat_{family}.json'} stat -json
             "fits": _fits(utilization)}
 
 
+#: an engine with at least this many PEs is synthesized hierarchically by default
+HIER_MIN_PES = 64
+#: ... and checked against flat synthesis by default when it has at most this many
+HIER_CHECK_MAX_PES = 256
+#: hierarchical figures that differ from flat by more than this fall back to flat
+HIER_TOLERANCE = {"area": 0.03, "critical_path": 0.10}
+
+
+def _engine_asic(manifest, vfile, workdir, *, booth, period_ns, hier, hier_check, progress):
+    """The ``asic`` report of an engine: flat, or hierarchical (:mod:`synth.hier`) checked
+    against flat; ``method`` says which, and why when hierarchical fell back to flat."""
+    from .hier import hier_asic
+    eng = manifest["engine"]
+    pes = int(eng["rows"]) * int(eng["cols"])
+    use_hier = pes >= HIER_MIN_PES if hier is None else bool(hier)
+    check = (pes <= HIER_CHECK_MAX_PES) if hier_check is None else bool(hier_check)
+    flat = h = None
+    if use_hier or check:
+        start = time.monotonic()
+        h = hier_asic(manifest, vfile, workdir, booth=booth, period_ns=period_ns)
+        h["seconds"] = round(time.monotonic() - start, 1)
+        _log(progress, f"[{manifest['top']}] asic (hier): {h['area_um2']:.0f} um^2, "
+                       f"{h['critical_path_ns']:.3f} ns ({h['seconds']} s)")
+    if not use_hier or check:
+        start = time.monotonic()
+        flat = _asic(manifest, vfile, workdir, booth=booth, period_ns=period_ns)
+        flat["seconds"] = round(time.monotonic() - start, 1)
+        flat["method"] = "flat"
+        _log(progress, f"[{manifest['top']}] asic (flat): {flat['area_um2']:.0f} um^2, "
+                       f"{flat['critical_path_ns']:.3f} ns ({flat['seconds']} s)")
+    if h is None:
+        return flat
+    if flat is None:
+        h["hier_vs_flat"] = None
+        h["method"] = f"hier (not checked against flat: {pes} PEs > {HIER_CHECK_MAX_PES})" \
+            if hier_check is None else "hier (not checked against flat)"
+        return h
+    diff = {"area": round((h["area_um2"] - flat["area_um2"]) / flat["area_um2"], 4),
+            "critical_path": round((h["critical_path_ns"] - flat["critical_path_ns"])
+                                   / flat["critical_path_ns"], 4)}
+    over = {k: v for k, v in diff.items() if abs(v) > HIER_TOLERANCE[k]}
+    keys = ("area_um2", "cells", "critical_path_ns", "critical_startpoint", "critical_endpoint",
+            "seconds")
+    if not use_hier:
+        return {**flat, "hier_vs_flat": diff, "hier": {k: h[k] for k in keys + ("pe", "top")}}
+    if over:
+        text = ", ".join(f"{k.replace('_', ' ')} {100 * v:+.1f} %" for k, v in diff.items())
+        return {**flat, "method": f"flat (hier differed by {text})", "hier_vs_flat": diff,
+                "hier": {k: h[k] for k in keys + ("pe", "top")}}
+    return {**h, "hier_vs_flat": diff, "flat": {k: flat[k] for k in keys}}
+
+
 def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT_PERIOD_NS,
                ecp5_part="25k", ice40_part="hx8k", pnr=True, workdir=None, progress=None,
-               report_path=None):
+               report_path=None, hier=None, hier_check=None):
     """Run the flows on a generated design and write its JSON report.
 
     Parameters
@@ -363,6 +364,15 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
         and the utilization is estimated from its cell counts.
     progress : callable, optional
         Called with one line per step (the CLI prints them).
+    hier : bool, optional
+        Engines only (``kind`` ``engine``): synthesize the ASIC hierarchically
+        (:mod:`synth.hier`: the PE once, the array with the PE as a blackbox, composed).
+        Default: hierarchical when the engine has ``R*C >= 64`` PEs (:data:`HIER_MIN_PES`).
+    hier_check : bool, optional
+        Also run the other method and report ``asic.hier_vs_flat`` (``(hier - flat) /
+        flat`` of area and critical path); a hierarchical result that differs by more than
+        3 % area or 10 % critical path is replaced by the flat one, and ``asic.method``
+        says ``flat (hier differed by ...)``. Default: check when ``R*C <= 256``.
 
     Returns
     -------
@@ -386,7 +396,7 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
         flows = ["asic"] + flows + ["power"]
     manifest = read_manifest(design)
     top = manifest["top"]
-    vfile = Path(manifest["_path"]).with_name(manifest["verilog"]).resolve()
+    vfile = verilog_files(manifest)
     if workdir is None:
         workdir = Path(manifest["_path"]).parent / "synth" / (top + ("_booth" if booth else ""))
     workdir = Path(workdir).resolve()
@@ -396,7 +406,16 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
     for flow in flows:
         start = time.monotonic()
         _log(progress, f"[{top}] {flow}: running")
-        if flow == "asic":
+        if flow == "asic" and manifest["kind"] == "engine" and "engine" in manifest:
+            report["asic"] = r = _engine_asic(manifest, vfile, workdir, booth=booth,
+                                              period_ns=period_ns, hier=hier,
+                                              hier_check=hier_check, progress=progress)
+            diff = r.get("hier_vs_flat")
+            summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
+                       f"{r['critical_path_ns']:.3f} ns, method {r['method']}"
+                       + (f" (hier vs flat: area {100 * diff['area']:+.2f} %, critical path "
+                          f"{100 * diff['critical_path']:+.2f} %)" if diff else ""))
+        elif flow == "asic":
             report["asic"] = _asic(manifest, vfile, workdir, booth=booth, period_ns=period_ns)
             r = report["asic"]
             summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
@@ -423,6 +442,9 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
             summary = (f"{r['part']}: {r['luts']} LUTs, {r['dsps']} DSPs, {fmax}; "
                        + ", ".join(f"{k} {e['used']}/{e['available']}" for k, e in u.items())
                        + f"; {'fits' if r['fits'] else 'does NOT fit'} (P&R: {r['pnr']})")
+            if not r["fits"]:
+                over = [k for k, e in u.items() if e["used"] > e["available"]]
+                r["does_not_fit"] = over
         _log(progress, f"[{top}] {flow}: {summary} ({time.monotonic() - start:.1f} s)")
     if report_path is None:
         report_path = Path(manifest["_path"]).with_name(

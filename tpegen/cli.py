@@ -258,7 +258,7 @@ def cmd_synth(args):
     for design in _designs(args.designs):
         report = api.synth(design, flows=flows, booth=args.booth, period_ns=args.period,
                            ecp5_part=args.ecp5_part, ice40_part=args.ice40_part,
-                           pnr=args.pnr, progress=_say)
+                           pnr=args.pnr, hier=args.hier, progress=_say)
         reports.append(report)
     if args.json:
         out = [{k: v for k, v in r.items() if not k.startswith("_")} for r in reports]
@@ -412,6 +412,10 @@ def build_parser(argv=()):
                    help="iCE40 device: hx8k (default), hx1k, lp384, lp1k, lp8k, u4k, up5k")
     p.add_argument("--no-pnr", dest="pnr", action="store_false",
                    help="FPGA: yosys only (utilization from its cell counts, no Fmax)")
+    p.add_argument("--hier", dest="hier", action="store_const", const=True, default=None,
+                   help="engines: hierarchical ASIC synthesis (default when R*C >= 64)")
+    p.add_argument("--flat", dest="hier", action="store_const", const=False,
+                   help="engines: flat ASIC synthesis")
     p.add_argument("--json", action="store_true", help="print the report(s) as JSON")
 
     p = sub.add_parser("report", help="compare synthesis reports in a table")
