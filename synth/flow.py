@@ -57,7 +57,7 @@ def _log(progress, message):
         progress(message)
 
 
-from .asic import (ABC_DELAY_PS, ABC_SCRIPT, DEFAULT_PERIOD_NS, _sources, _yosys,  # noqa: E402
+from .asic import (ABC_SCRIPT, DEFAULT_PERIOD_NS, _sources, _yosys,  # noqa: E402
                    map_asic, parse_paths, run_sta, verilog_files)
 
 def _asic(manifest, vfile, workdir, *, booth, period_ns, abc_delay_ps=None):

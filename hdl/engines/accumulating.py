@@ -46,15 +46,15 @@ dbg_state : Out(ArrayLayout(result, R*C)), only with ``debug``
 
 from amaranth.hdl import (Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape,
                           Signal)
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
 from .cell import PeCell, cell_name
+from .interface import GemmInterface
 
 __all__ = ["AccumulatingEngine"]
 
 
-class AccumulatingEngine(wiring.Component):
+class AccumulatingEngine(GemmInterface, wiring.Component):
     """Base of the output-accumulating engines (see the module docstring).
 
     Parameters
@@ -76,35 +76,10 @@ class AccumulatingEngine(wiring.Component):
         self.a_shape, self.b_shape, self.r_shape = (Shape.cast(pe[n].shape)
                                                     for n in ("a", "b", "result"))
         self.pe_outputs = [n for n, mb in pe.items() if mb.flow == wiring.Out]
-        R, C = self.rows, self.cols
-        members = {
-            "s_axis_a_tdata": In(data.ArrayLayout(self.a_shape, R)),
-            "s_axis_a_tvalid": In(1), "s_axis_a_tready": Out(1), "s_axis_a_tlast": In(1),
-            "s_axis_b_tdata": In(data.ArrayLayout(self.b_shape, C)),
-            "s_axis_b_tvalid": In(1), "s_axis_b_tready": Out(1), "s_axis_b_tlast": In(1),
-            "m_axis_c_tdata": Out(data.ArrayLayout(self.r_shape, C)),
-            "m_axis_c_tvalid": Out(1), "m_axis_c_tready": In(1), "m_axis_c_tlast": Out(1),
-        }
-        if config.debug:
-            members["dbg_state"] = Out(data.ArrayLayout(self.r_shape, R * C))
-        super().__init__(members)
-        self.roles = {}
-        for s, role in (("s_axis_a", "a"), ("s_axis_b", "b"), ("m_axis_c", "result")):
-            self.roles.update({f"{s}_tdata": role, f"{s}_tvalid": "valid",
-                               f"{s}_tready": "ready", f"{s}_tlast": "last"})
-        self.roles["dbg_state"] = "state"
-        self.streams = [
-            {"name": n, "direction": d, "valid": f"{p}_tvalid", "ready": f"{p}_tready",
-             "last": f"{p}_tlast", "data": [f"{p}_tdata"], "latency": lat}
-            for n, d, p, lat in (("a", "input", "s_axis_a", 0), ("b", "input", "s_axis_b", 0),
-                                 ("c", "output", "m_axis_c", self.latency))]
-        pe_formats = getattr(config.pe, "fmt_a", None)
-        if pe_formats is not None or hasattr(config.pe, "fmt_in"):
-            self.formats = {"s_axis_a_tdata": config.pe.fa.name,
-                            "s_axis_b_tdata": config.pe.fb.name,
-                            "m_axis_c_tdata": config.pe.facc.name}
-            if config.debug:
-                self.formats["dbg_state"] = config.pe.facc.name
+        self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
+                       state_lanes=self.rows * self.cols, pe=config.pe)
+        if config.debug and hasattr(self, "formats"):
+            self.formats["dbg_state"] = config.pe.facc.name
 
     @property
     def engine_info(self):

@@ -13,9 +13,8 @@ Members
 As :class:`~hdl.engines.accumulating.AccumulatingEngine`.
 """
 
-from amaranth.hdl import Signal
-
 from .accumulating import AccumulatingEngine
+from .interface import chain as chain_registers
 
 __all__ = ["SystolicOS"]
 
@@ -46,13 +45,7 @@ class SystolicOS(AccumulatingEngine):
         R, C = self.rows, self.cols
 
         def chain(value, length, name):
-            out = []
-            for k in range(length):
-                reg = Signal.like(value, name=f"{name}_{k}")
-                with m.If(advance):
-                    m.d.sync += reg.eq(value if k == 0 else out[-1])
-                out.append(reg)
-            return out
+            return chain_registers(m, value, length, name, advance)
 
         # west edge: row i skewed by i (registers a_skew_i_*), then one register per PE
         A = []

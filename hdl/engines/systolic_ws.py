@@ -107,15 +107,16 @@ dbg_state : Out(ArrayLayout(result, F*R*C)), only with ``debug``
 """
 
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape, Signal
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
 from .cell import PeCell, cell_name
+from .interface import GemmInterface
+from .interface import chain as chain_registers
 
 __all__ = ["SystolicWS"]
 
 
-class SystolicWS(wiring.Component):
+class SystolicWS(GemmInterface, wiring.Component):
     """Weight-stationary systolic array of ``config.pe`` PEs (see the module docstring).
 
     Parameters
@@ -139,32 +140,8 @@ class SystolicWS(wiring.Component):
         self.a_shape, self.b_shape, self.r_shape = (Shape.cast(members[n].shape)
                                                     for n in ("a", "b", "result"))
         self.pe_outputs = [n for n, mb in members.items() if mb.flow == wiring.Out]
-        R, C = self.rows, self.cols
-        ports = {
-            "s_axis_a_tdata": In(data.ArrayLayout(self.a_shape, R)),
-            "s_axis_a_tvalid": In(1), "s_axis_a_tready": Out(1), "s_axis_a_tlast": In(1),
-            "s_axis_b_tdata": In(data.ArrayLayout(self.b_shape, C)),
-            "s_axis_b_tvalid": In(1), "s_axis_b_tready": Out(1), "s_axis_b_tlast": In(1),
-            "m_axis_c_tdata": Out(data.ArrayLayout(self.r_shape, C)),
-            "m_axis_c_tvalid": Out(1), "m_axis_c_tready": In(1), "m_axis_c_tlast": Out(1),
-        }
-        if config.debug:
-            ports["dbg_state"] = Out(data.ArrayLayout(self.r_shape,
-                                                      len(self.state_fields) * R * C))
-        super().__init__(ports)
-        self.roles = {}
-        for s, role in (("s_axis_a", "a"), ("s_axis_b", "b"), ("m_axis_c", "result")):
-            self.roles.update({f"{s}_tdata": role, f"{s}_tvalid": "valid",
-                               f"{s}_tready": "ready", f"{s}_tlast": "last"})
-        self.roles["dbg_state"] = "state"
-        self.streams = [
-            {"name": n, "direction": d, "valid": f"{p}_tvalid", "ready": f"{p}_tready",
-             "last": f"{p}_tlast", "data": [f"{p}_tdata"], "latency": lat}
-            for n, d, p, lat in (("a", "input", "s_axis_a", 0), ("b", "input", "s_axis_b", 0),
-                                 ("c", "output", "m_axis_c", self.latency))]
-        if hasattr(pe, "fa"):
-            self.formats = {"s_axis_a_tdata": pe.fa.name, "s_axis_b_tdata": pe.fb.name,
-                            "m_axis_c_tdata": pe.facc.name}
+        self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
+                       state_lanes=len(self.state_fields) * self.rows * self.cols, pe=pe)
 
     # --- timing (the module docstring) -------------------------------------------------------
 
@@ -326,13 +303,7 @@ class SystolicWS(wiring.Component):
 
         # --- activations: lane k skewed by h*k, then one register per PE eastward ---
         def chain(value, length, name):
-            out = []
-            for n in range(length):
-                reg = Signal.like(value, name=f"{name}_{n}")
-                with m.If(advance):
-                    m.d.sync += reg.eq(value if n == 0 else out[-1])
-                out.append(reg)
-            return out
+            return chain_registers(m, value, length, name, advance)
 
         A = []
         for k in range(R):
