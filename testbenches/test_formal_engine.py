@@ -21,7 +21,7 @@ def engine(name=None, pe=PE):
 
 def test_os2x2_meets_matrix_product_spec(build_root):
     require("yosys")
-    report = prove_engine(engine(), build_root / "formal_engine" / "os2x2")
+    report = prove_engine(engine(), build_root / "formal_engine" / "os2x2", timeout=1500)
     print(report)
     assert report["proved"] and report["tiles"] == 2 and report["kmax"] == 3
     assert report["bound"] > report["live"]

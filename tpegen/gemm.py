@@ -1,9 +1,10 @@
 """Run a GEMM of any size on a generated tensor engine, in simulation, through a tiling driver.
 
 :func:`run_gemm` cuts ``C = A @ B`` into the tiles the engine takes, streams them back to back
-through its AXI4-Stream interface in a cocotb simulation (:mod:`tpegen.gemm_tb`, Verilator by
-default) and puts the result rows back together; it returns ``C`` and the cycle count the
-simulation measured. ``tpegen gemm`` is its command line.
+(or one at a time, ``schedule="folds"``) through its AXI4-Stream interface in a cocotb
+simulation (:mod:`tpegen.gemm_tb`, Verilator by default) and puts the result rows back
+together; it returns ``C`` and the cycle count the simulation measured. ``tpegen gemm`` is
+its command line.
 
 How a tile travels is read from the design, not assumed: the manifest's ``engine`` section
 gives the array (``rows`` R, ``cols`` C), ``ports`` the lane layouts and ``formats`` the
@@ -37,9 +38,12 @@ from .manifest import read_manifest
 from .registry import config_from_dict, model
 from .harness import SimulationFailed, _failures, _prepare_env, _Tail
 
-__all__ = ["run_gemm", "plan", "Plan", "GemmFailed", "SIMULATORS"]
+__all__ = ["run_gemm", "plan", "Plan", "GemmFailed", "SIMULATORS", "SCHEDULES"]
 
 SIMULATORS = ("verilator", "icarus")
+
+#: how :func:`run_gemm` sends the tiles: back to back, or one at a time (SCALE-Sim's folds)
+SCHEDULES = ("stream", "folds")
 
 
 class GemmFailed(SimulationFailed):
@@ -319,12 +323,14 @@ def _fp_operand(name, X, number):
 
 # --- the run ---------------------------------------------------------------------------------
 
-def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=None):
+def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=None,
+             schedule="stream"):
     """``C = A @ B`` on a generated tensor engine, in simulation; returns ``(C, cycles)``.
 
     ``A`` (M x K) and ``B`` (K x N) may have any size: they are cut into the engine's tiles
     (padded with zeros; the result is cut back), which are streamed back to back through the
-    AXI4-Stream interface with the result stream's ``tready`` held high.
+    AXI4-Stream interface with the result stream's ``tready`` held high (or one at a time:
+    ``schedule``).
 
     Parameters
     ----------
@@ -344,6 +350,14 @@ def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=No
     build_dir : path, optional
         Where the simulator builds and runs (default ``<design dir>/sim/gemm-<simulator>``);
         one run at a time per directory.
+    schedule : str
+        ``stream`` (default): the tiles back to back, each stream's next beat offered as soon
+        as the last one is taken, so tiles overlap in the array (the cycle model's
+        ``stream_cycles(tiles, k)``). ``folds``: one tile at a time, SCALE-Sim's model (its
+        folds do not overlap): a tile's beats are offered from the cycle right after the
+        previous tile's last result row was transferred, so the count is exactly ``tiles *
+        tile_cycles(k)`` (``k`` = :attr:`Plan.stream_length`) whenever the engine takes a
+        tile's first beat as soon as it is offered.
 
     Returns
     -------
@@ -372,6 +386,9 @@ def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=No
     if simulator not in SIMULATORS:
         raise ParameterError(f"simulator={simulator!r} is not allowed: choose one of "
                              + ", ".join(SIMULATORS))
+    if schedule not in SCHEDULES:
+        raise ParameterError(f"schedule={schedule!r} is not allowed: choose one of "
+                             + ", ".join(SCHEDULES))
     A = _matrix("A", A, "M x K")
     B = _matrix("B", B, "K x N")
     if A.shape[1] != B.shape[0]:
@@ -436,7 +453,8 @@ def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=No
     # a generous cycle limit: every tile alone, one after the other, twice over
     bound = 1000 + 2 * len(tiles) * d.model.tile_cycles(p.stream_length)
 
-    result, cycles = _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say)
+    result, cycles = _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say,
+                               folds=schedule == "folds")
 
     # put the rows back together
     lanes = d.lanes["c"]
@@ -462,7 +480,7 @@ def run_gemm(design, A, B, *, simulator="verilator", progress=None, build_dir=No
     return C, cycles
 
 
-def _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say):
+def _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say, folds=False):
     """Build the design, run :mod:`tpegen.gemm_tb` on the beats; ``(row words, cycles)``."""
     from cocotb_tools.runner import get_runner
     _prepare_env(simulator)
@@ -476,7 +494,7 @@ def _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say):
     tiles_out.unlink(missing_ok=True)
     np.savez(tiles_in, a=words["a"], a_last=np.array(last["a"], np.uint8), b=words["b"],
              b_last=np.array(last["b"], np.uint8), tile_rows=np.array(tile_rows, np.int64),
-             max_cycles=np.int64(bound or 0))
+             max_cycles=np.int64(bound or 0), folds=np.int64(bool(folds)))
     vfiles = [base / f["path"] for f in manifest["files"] if f["type"] == "verilog"]
     sources, build_args = vfiles, []
     if simulator == "verilator":

@@ -12,14 +12,26 @@ beats come from ``TPEGEN_GEMM_TILES``, a ``.npz`` file written by :mod:`tpegen.g
 ``tile_rows``
     the rows stream ``c`` sends per tile (``tlast`` is checked on each tile's last row);
 ``max_cycles``
-    a limit after which the run fails (0: a default).
+    a limit after which the run fails (0: a default);
+``folds`` (optional, default 0)
+    1 for the ``folds`` schedule (below).
 
 Each input stream is driven on its own, back to back: a beat is put on the bus just after a
 falling edge and held until a rising edge sees ``tvalid`` and ``tready`` high (``tready`` is
 read once the time step has settled, ``ReadOnly``, which is what that edge samples); the next
-beat follows in the next cycle. ``m_axis_c_tready`` is held high. The result rows are written
-to ``TPEGEN_GEMM_OUT`` (``.npz``: ``rows`` hex words, ``last`` their tlast, ``cycles``, the
-count from the first input transfer to the last output transfer, inclusive).
+beat follows in the next cycle. ``m_axis_c_tready`` is held high.
+
+With ``folds`` set, one tile at a time (SCALE-Sim's model: folds do not overlap): a beat of
+tile n (the tile of a beat is the number of ``tlast`` beats before it on its stream) is not
+offered before the last result row of tile n - 1 has been received. That row is seen in the
+cycle whose rising edge transfers it; tile n's first beats go on the bus right after that
+edge, so with ``tready`` high they transfer on the next rising edge: the cycle right after the
+last row's transfer, and the count of the whole run is the sum of the tiles' own counts.
+
+The result rows are written to ``TPEGEN_GEMM_OUT`` (``.npz``: ``rows`` hex words, ``last``
+their tlast, ``cycles``, the count from the first input transfer to the last output transfer,
+inclusive; ``tile_first`` and ``tile_end``, per tile the cycle of its first input transfer,
+on either stream, and of its last row's transfer, counted from the run's first transfer).
 
 Progress goes to the log as ``phase gemm: ...`` lines with the simulation's cycles/s (the
 harness's log follower passes them on); the run ends with a ``PASS gemm: ...`` line.
@@ -72,6 +84,11 @@ class _Source:
         self.stream = stream
         self.words = [int(w, 16) for w in words]
         self.lasts = [int(x) for x in lasts]
+        self.tile = []                # the tile of each beat: tlast beats before it
+        n = 0
+        for x in self.lasts:
+            self.tile.append(n)
+            n += x
         self.sent = 0
         self.holding = False
 
@@ -79,11 +96,17 @@ class _Source:
     def done(self):
         return self.sent == len(self.words)
 
-    def drive(self):
+    @property
+    def next_tile(self):
+        """The tile of the next beat to send (None when all are sent)."""
+        return self.tile[self.sent] if self.sent < len(self.words) else None
+
+    def drive(self, upto=None):
+        """Put the next beat on the bus, if it belongs to a tile <= ``upto`` (None: any)."""
         s = self.stream
         if self.holding:
             return
-        if self.sent < len(self.words):
+        if self.sent < len(self.words) and (upto is None or self.tile[self.sent] <= upto):
             s.data.value = self.words[self.sent]
             if s.last is not None:
                 s.last.value = self.lasts[self.sent]
@@ -110,6 +133,7 @@ async def gemm(dut):
         b_words, b_last = list(tiles["b"]), list(tiles["b_last"])
         tile_rows = [int(n) for n in tiles["tile_rows"]]
         limit = int(tiles["max_cycles"])
+        folds = bool(int(tiles["folds"])) if "folds" in tiles.files else False
     out_path = os.environ["TPEGEN_GEMM_OUT"]
     streams = {s["name"]: _Stream(dut, s) for s in m["streams"]}
     for needed in ("a", "b", "c"):
@@ -149,6 +173,9 @@ async def gemm(dut):
 
     rows, lasts = [], []
     first = last_out = None
+    tile_first = [None] * len(tile_rows)      # per tile: its first input transfer's cycle
+    tile_end = [None] * len(tile_rows)        # and its last row's
+    tiles_done = 0                            # tiles whose last row has been received
     cycle = 0                     # index of the rising edge that follows
     quiet = 0
     started = time.monotonic()
@@ -161,11 +188,15 @@ async def gemm(dut):
         if first is None and cycle > limit:
             raise AssertionError(f"timeout: the engine took no beat in {limit} cycles")
         for src in sources:
-            src.drive()
+            src.drive(tiles_done if folds else None)
         await ReadOnly()
         for src in sources:
-            if src.sample() and first is None:
-                first = cycle
+            tile = src.next_tile
+            if src.sample():
+                if first is None:
+                    first = cycle
+                if tile_first[tile] is None:
+                    tile_first[tile] = cycle
         if _value(sc.valid):
             if len(rows) >= total_rows:
                 raise AssertionError(f"Mismatch: the engine sent a row beyond the "
@@ -173,6 +204,9 @@ async def gemm(dut):
             rows.append(format(_value(sc.data), "x"))
             lasts.append(_value(sc.last) if sc.last is not None else row_last[len(lasts)])
             last_out = cycle
+            if len(rows) == sum(tile_rows[:tiles_done + 1]):
+                tile_end[tiles_done] = cycle
+                tiles_done += 1
         cycle += 1
         if len(rows) == total_rows and all(src.done for src in sources):
             quiet += 1
@@ -199,7 +233,9 @@ async def gemm(dut):
                              f"{row_last[i]} ({len(bad)} rows wrong)")
     cycles = last_out - first + 1
     np.savez(out_path, rows=np.array(rows, dtype=str), last=np.array(lasts, np.uint8),
-             cycles=np.int64(cycles), first=np.int64(first), last_cycle=np.int64(last_out))
+             cycles=np.int64(cycles), first=np.int64(first), last_cycle=np.int64(last_out),
+             tile_first=np.array([-1 if c is None else c - first for c in tile_first], np.int64),
+             tile_end=np.array([-1 if c is None else c - first for c in tile_end], np.int64))
     seconds = max(time.monotonic() - started, 1e-9)
-    dut._log.info(f"PASS gemm: {cycles} cycles, {total_rows} rows, {len(tile_rows)} tiles, "
-                  f"{cycle / seconds:.0f} cycles/s")
+    dut._log.info(f"PASS gemm: {cycles} cycles, {total_rows} rows, {len(tile_rows)} tiles"
+                  + (" (one at a time)" if folds else "") + f", {cycle / seconds:.0f} cycles/s")

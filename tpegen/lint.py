@@ -800,17 +800,22 @@ def waivers(verilog_text, filename, *, others=()):
 _QUOTED = re.compile(r"'([^']*)'")
 
 
+#: rules whose per-signal waivers are grouped by name pattern: only Amaranth's register
+#: declaration idiom, which every register of an engine repeats; every other waiver stays
+#: exact, one signal each
+GROUPED_RULES = ("PROCASSINIT",)
+
+
 def _grouped(found, least=3):
-    """Waivers by message (``-match``) that differ only in the digits of the signal they
-    name (the registers of an array of PEs: ``a_0_0`` ... ``a_31_31``) become one waiver
-    whose message has ``*`` for each run of digits, when at least ``least`` share it; the
-    comment names how many signals, the first and the last, and the first one's reason. A
-    large array then has a waiver file of a few dozen lines, not thousands, and each
-    waiver still names its rule, its file and its signals' pattern."""
+    """PROCASSINIT waivers (:data:`GROUPED_RULES`) that differ only in the digits of the
+    register they name (the registers of an array of PEs: ``a_0_0`` ... ``a_31_31``) become
+    one waiver whose message has ``*`` for each run of digits, when at least ``least`` share
+    it; the comment names how many registers, the first and the last, and the first one's
+    reason. A 32x32 engine then has a waiver file of a few dozen lines, not thousands."""
     groups, order = {}, []
     for w in found:
         key = None
-        if w.match is not None:
+        if w.match is not None and w.rule in GROUPED_RULES:
             names = _QUOTED.findall(w.match)
             if names and re.search(r"\d", names[-1]) and not names[-1].startswith("$"):
                 pattern = _QUOTED.sub(lambda m: "'" + re.sub(r"\d+", "*", m.group(1)) + "'",
