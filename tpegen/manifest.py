@@ -164,7 +164,11 @@ def build_manifest(component, config, *, files, stats=None):
 
 
 def write_manifest(manifest, path):
-    Path(path).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    """Write the manifest (unless the file already holds exactly this text)."""
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    path = Path(path)
+    if not (path.exists() and path.read_text() == text):
+        path.write_text(text)
 
 
 @functools.lru_cache(maxsize=1)
