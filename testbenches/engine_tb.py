@@ -159,10 +159,10 @@ async def engine_vs_golden(dut):
 
     # --- stimulus -----------------------------------------------------------------------
     kmax = 3 * max(R, C)
-    # random tiles for about a third of TPEGEN_RANDOM_CYCLES cycles (thousands of tiles of
-    # every depth, in every stall regime); a tenth for FP PEs, whose model steps every PE's
-    # FP MAC every cycle (the integer PEs' is one prefix sum per block)
-    budget = max(run.random_cycles // (3 if cfg.pe.kind == "mac" else 10), 2000)
+    # random tiles for about a sixth of TPEGEN_RANDOM_CYCLES cycles (about 1,500 tiles of
+    # every depth, in every stall regime, at the default); a thirtieth for FP PEs, whose
+    # model steps every PE's FP MAC every cycle (the integer PEs' is one prefix sum a block)
+    budget = max(run.random_cycles // (6 if cfg.pe.kind == "mac" else 30), 2000)
     n_random = max(4, budget // (kmax // 2 + R + 1))
     wa, wb = operand_widths(cfg)
     random_tiles = tiles_for(cfg, model, rng, n_random, kmax)
