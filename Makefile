@@ -74,10 +74,11 @@ demo-mac: setup
 test: setup
 	$(PY) -m pytest -n $(JOBS) testbenches
 
-# The fast tier for the inner loop (under 3 minutes): every fast test, and representative
-# cases of the slow files (testbenches/conftest.py, CHECK_TIER).
+# The fast tier for the inner loop (under 3 minutes once the simulator builds are cached):
+# every fast test, and representative cases of the slow files (testbenches/conftest.py,
+# CHECK_TIER), their simulations on the quick stimulus (5,000 random cycles).
 check: setup
-	TPEGEN_VEC_SCALE=0.1 $(PY) -m pytest -n $(JOBS) testbenches --tier check
+	TPEGEN_VEC_SCALE=0.1 TPEGEN_QUICK_TIER=1 $(PY) -m pytest -n $(JOBS) testbenches --tier check
 
 bench: setup
 	$(PY) bench/golden_throughput.py
