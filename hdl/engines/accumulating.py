@@ -48,7 +48,6 @@ from amaranth.hdl import (Array, Cat, ClockSignal, Const, Instance, Module, Mux,
                           Signal)
 from amaranth.lib import wiring
 
-from .cell import PeCell, cell_name
 from .interface import GemmInterface
 
 __all__ = ["AccumulatingEngine"]
@@ -68,14 +67,7 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
     def __init__(self, config):
         self.config = config
         self.rows, self.cols = config.rows, config.cols
-        self.cell = PeCell(config.pe)
-        self.cell_name = cell_name(config.pe)
-        #: the modules converted on their own (one file each), instantiated by name
-        self.parts = [(self.cell_name, self.cell)]
-        pe = self.cell.pe_members
-        self.a_shape, self.b_shape, self.r_shape = (Shape.cast(pe[n].shape)
-                                                    for n in ("a", "b", "result"))
-        self.pe_outputs = [n for n, mb in pe.items() if mb.flow == wiring.Out]
+        self.cell_init(config.pe)
         self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
                        state_lanes=self.rows * self.cols, pe=config.pe)
         if config.debug and hasattr(self, "formats"):
@@ -206,10 +198,6 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
                 ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal(), "i_ce": advance,
                          "i_a": A[i][j], "i_b": B[i][j], "i_enable": f[0],
                          "i_clear": f[0] & f[1], "o_result": results[i][j]}
-                for name in self.pe_outputs:
-                    if name != "result":   # e.g. a carry-save PE's sum/carry: not used here
-                        width = Shape.cast(self.cell.pe_members[name].shape).width
-                        ports[f"o_{name}"] = Signal(width, name=f"pe_{name}_{i}_{j}")
                 m.submodules[f"pe_{i}_{j}"] = Instance(self.cell_name, **ports)
 
         # capture: the result of a tile's last beat, L cycles after it reached the PE

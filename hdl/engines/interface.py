@@ -21,6 +21,20 @@ __all__ = ["GemmInterface", "chain"]
 class GemmInterface:
     """The engines' shared interface (see the module docstring)."""
 
+    def cell_init(self, cell_config):
+        """The PE cell of ``cell_config`` (converted once, instantiated by name: ``parts``)
+        and the shapes of its ``a``, ``b`` and ``result``."""
+        from amaranth.hdl import Shape
+
+        from .cell import PeCell, cell_name
+        self.cell = PeCell(cell_config)
+        self.cell_name = cell_name(cell_config)
+        #: the modules converted on their own (one file each), instantiated by name
+        self.parts = [(self.cell_name, self.cell)]
+        members = self.cell.pe_members
+        self.a_shape, self.b_shape, self.r_shape = (Shape.cast(members[n].shape)
+                                                    for n in ("a", "b", "result"))
+
     def gemm_init(self, *, a_shape, b_shape, r_shape, state_lanes, pe):
         """Declare the members (``a``: R lanes of ``a_shape``, ``b`` and ``c``: C lanes;
         ``dbg_state``: ``state_lanes`` lanes of ``r_shape`` when ``config.debug``), then the

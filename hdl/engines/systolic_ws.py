@@ -109,7 +109,6 @@ dbg_state : Out(ArrayLayout(result, F*R*C)), only with ``debug``
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape, Signal
 from amaranth.lib import wiring
 
-from .cell import PeCell, cell_name
 from .interface import GemmInterface
 from .interface import chain as chain_registers
 
@@ -133,13 +132,7 @@ class SystolicWS(GemmInterface, wiring.Component):
         pe = config.pe
         self.fused = pe.kind != "mac"
         self.cell_config = pe.fma if self.fused else pe
-        self.cell = PeCell(self.cell_config)
-        self.cell_name = cell_name(self.cell_config)
-        self.parts = [(self.cell_name, self.cell)]
-        members = self.cell.pe_members
-        self.a_shape, self.b_shape, self.r_shape = (Shape.cast(members[n].shape)
-                                                    for n in ("a", "b", "result"))
-        self.pe_outputs = [n for n, mb in members.items() if mb.flow == wiring.Out]
+        self.cell_init(self.cell_config)
         self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
                        state_lanes=len(self.state_fields) * self.rows * self.cols, pe=pe)
 
@@ -333,10 +326,6 @@ class SystolicWS(GemmInterface, wiring.Component):
                     with m.If(advance):
                         m.d.sync += reg.eq(north + results[k][j])
                     psum[k][j] = reg
-                for name in self.pe_outputs:
-                    if name != "result":   # a carry-save MAC's sum/carry: not used here
-                        width = Shape.cast(self.cell.pe_members[name].shape).width
-                        ports[f"o_{name}"] = Signal(width, name=f"pe_{name}_{k}_{j}")
                 m.submodules[f"pe_{k}_{j}"] = Instance(self.cell_name, **ports)
 
         # --- de-skew of the bottom row, then a two-row output FIFO ---
