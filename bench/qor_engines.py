@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Quality of results of the tensor engines: systolic-os and matrix2d arrays of int8 PEs.
+"""Quality of results of the tensor engines: every architecture, with int8 PEs.
 
-For each architecture at 8x8 and 16x16, with the tpegen int8 PE (booth4 + dadda + carry-save
+For each architecture at 8x8 and 16x16 (cube 4x4x4 and 8x8x8; adder tree K = 16 inputs with
+N = 8 and 16 units; ``--archs`` picks some), with the tpegen int8 PE (booth4 + dadda + carry-save
 accumulator) and with the behavioural PE (``acc + a*b``, the baseline a user writes without
 tpegen: yosys maps its ``*``), the engine goes through :func:`synth.flow.synthesize`:
 
@@ -11,8 +12,8 @@ tpegen: yosys maps its ``*``), the engine goes through :func:`synth.flow.synthes
 * ECP5: at 8x8 placed and routed on LFE5U-45F (LUTs, DSPs = MULT18X18D, Fmax); at 16x16
   yosys's utilization only, against LFE5U-85F, with ``fits`` yes/no.
 
-Peak MAC/cycle is ``R*C``; area efficiency is MAC/s per um^2, ``R*C / (critical path) /
-area``. The "OS array of behavioural PEs" is the baseline row. Headline lines last:
+Peak MAC/cycle is ``R*C`` (cube ``R*C*D``, tree ``N*K``); area efficiency is MAC/s per
+um^2, ``MAC/cycle / (critical path) / area``. The "OS array of behavioural PEs" is the baseline row. Headline lines last:
 
     os16_area_eff_ratio_vs_behavioural=<best tpegen int8 16x16 OS / behavioural-PE 16x16 OS>
     os32_flow_seconds=<generate + lint + hierarchical ASIC area/timing of a 32x32 int8 OS>
@@ -38,7 +39,11 @@ TPEGEN_PE = MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="d
 BEHAVIOURAL_PE = MacConfig(a_width=8, b_width=8, acc_width=32, mult="behavioural",
                            accumulate="cpa")
 PES = [("booth4+dadda+cs", TPEGEN_PE), ("behavioural", BEHAVIOURAL_PE)]
-ARCHS = ("systolic-os", "matrix2d")
+ARCHS = ("systolic-os", "matrix2d", "systolic-ws", "cube", "adder-tree")
+#: the shapes the issue asks for besides the square ones: cube 4^3 and 8^3 (at sizes 8 and
+#: 16), the adder tree with K = 16 inputs and N = 8 and 16 units
+EXTRA = {"cube": {8: (4, 4, 4), 16: (8, 8, 8), 4: (2, 2, 2)},
+         "adder-tree": {8: (8, 16, 1), 16: (16, 16, 1), 4: (4, 8, 1)}}
 OUT = REPO / "build" / "bench" / "qor_engines"
 
 
@@ -46,17 +51,31 @@ def say(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def shape_of(arch, n):
+    """``(rows, cols, depth)`` of ``arch`` at bench size ``n``."""
+    return EXTRA.get(arch, {}).get(n, (n, n, 1))
+
+
+def macs_per_cycle(arch, rows, cols, depth):
+    return rows * cols * depth
+
+
 def run_one(arch, n, pe_label, pe, *, pnr, part, hier_check):
-    config = EngineConfig(arch=arch, rows=n, cols=n, pe=pe)
+    rows, cols, depth = shape_of(arch, n)
+    config = EngineConfig(arch=arch, rows=rows, cols=cols, depth=depth, pe=pe)
     design = api.generate(config, OUT / config.name)
     start = time.monotonic()
     report = api.synth(design, flows=("asic", "ecp5"), ecp5_part=part, pnr=pnr, hier=True,
                        hier_check=hier_check, progress=say)
     report["seconds"] = round(time.monotonic() - start, 1)
-    report["label"] = f"{arch} {n}x{n} {pe_label}"
+    dims = f"{rows}x{cols}" + (f"x{depth}" if arch == "cube" else "")
+    if arch == "adder-tree":
+        dims = f"N={rows} K={cols}"
+    report["label"] = f"{arch} {dims} {pe_label}"
     report["arch"], report["n"], report["pe_label"] = arch, n, pe_label
+    report["macs"] = macs_per_cycle(arch, rows, cols, depth)
     a = report["asic"]
-    report["area_eff"] = n * n / (a["critical_path_ns"] * 1e-9) / a["area_um2"]
+    report["area_eff"] = report["macs"] / (a["critical_path_ns"] * 1e-9) / a["area_um2"]
     return report
 
 
@@ -71,7 +90,7 @@ def table(rows):
             r["label"] + (" (baseline)" if r["arch"] == "systolic-os"
                           and r["pe_label"] == "behavioural" else ""),
             a["method"].split(" (")[0] + ("*" if "differed" in a["method"] else ""),
-            f"{a['area_um2']:.0f}", f"{a['critical_path_ns']:.3f}", str(r["n"] ** 2),
+            f"{a['area_um2']:.0f}", f"{a['critical_path_ns']:.3f}", str(r["macs"]),
             f"{r['area_eff']:.4g}",
             f"{100 * d['area']:+.2f}%" if d else "-",
             f"{100 * d['critical_path']:+.2f}%" if d else "-",
@@ -110,6 +129,8 @@ def main(argv=None):
                         help="array sizes (default 8,16; P&R on LFE5U-45F up to 8x8, "
                              "yosys utilization against LFE5U-85F above)")
     parser.add_argument("--no-pnr", action="store_true", help="no nextpnr (yosys only)")
+    parser.add_argument("--archs", default=",".join(ARCHS),
+                        help="architectures (default all: " + ", ".join(ARCHS) + ")")
     args = parser.parse_args(argv)
     check = not args.no_flat_check
     if args.quick:
@@ -119,9 +140,10 @@ def main(argv=None):
         sizes = [int(x) for x in args.sizes.split(",")]
         plan = [(n, n <= 8 and not args.no_pnr, "45k" if n <= 8 else "85k") for n in sizes]
         big, timed = max(sizes), 32
+    archs = [a for a in args.archs.split(",") if a]
     rows = []
     for n, pnr, part in plan:
-        for arch in ARCHS:
+        for arch in archs:
             for label, pe in PES:
                 say(f"== {arch} {n}x{n} {label}")
                 rows.append(run_one(arch, n, label, pe, pnr=pnr, part=part, hier_check=check))
@@ -133,14 +155,17 @@ def main(argv=None):
         if r["asic"].get("hier_vs_flat"):
             print(f"{r['label']}: asic method {r['asic']['method']}")
     headlines = {}
-    base = next(r for r in rows if r["n"] == big and r["arch"] == "systolic-os"
-                and r["pe_label"] == "behavioural")
+    base = next((r for r in rows if r["n"] == big and r["arch"] == "systolic-os"
+                 and r["pe_label"] == "behavioural"), None)
     best = max((r for r in rows if r["n"] == big and r["arch"] == "systolic-os"
-                and r["pe_label"] != "behavioural"), key=lambda r: r["area_eff"])
-    headlines[f"os{big}_area_eff_ratio_vs_behavioural"] = round(
-        best["area_eff"] / base["area_eff"], 3)
+                and r["pe_label"] != "behavioural"), key=lambda r: r["area_eff"], default=None)
+    if base and best:
+        headlines[f"os{big}_area_eff_ratio_vs_behavioural"] = round(
+            best["area_eff"] / base["area_eff"], 3)
+    short = {"systolic-os": "os", "matrix2d": "m2d", "systolic-ws": "ws", "cube": "cube",
+             "adder-tree": "tree"}
     for r in rows:
-        key = f"{'os' if r['arch'] == 'systolic-os' else 'm2d'}{r['n']}_" \
+        key = f"{short[r['arch']]}{r['n']}_" \
               f"{'beh' if r['pe_label'] == 'behavioural' else 'tpegen'}"
         headlines[f"{key}_area_um2"] = r["asic"]["area_um2"]
         headlines[f"{key}_crit_ns"] = r["asic"]["critical_path_ns"]

@@ -37,10 +37,13 @@ class Mac:
 
     Operands are given as integers in their natural range (negative for signed operands);
     output values are returned as the port's unsigned bit patterns, as a simulator reads them.
+    With ``terms=T`` (``hdl.mac.Mac(config, terms=T)``) ``a`` and ``b`` are sequences of
+    ``T`` integers and the product is their dot product ``sum(a[t] * b[t])``.
     """
 
-    def __init__(self, config=None, **params):
+    def __init__(self, config=None, *, terms=1, **params):
         self.config = config if config is not None else MacConfig(**params)
+        self.terms = terms
         self.mask = (1 << self.config.acc_width) - 1
         self.reset()
 
@@ -69,7 +72,10 @@ class Mac:
             (a, b, clear, enable), self.inputs_reg = self.inputs_reg, (a, b, clear, enable)
         self.result_reg = self.acc  # the output register samples the old accumulator
         if clear or enable:
-            product = a * b if enable else 0
+            if self.terms > 1:
+                product = sum(x * y for x, y in zip(a, b, strict=True)) if enable else 0
+            else:
+                product = a * b if enable else 0
             base = 0 if clear else self.acc
             self.acc = (base + product) & self.mask
             s, c = (0, 0) if clear else (self.s, self.c)

@@ -14,6 +14,10 @@ bit-exact to it, with numpy 64-bit words and no Python integers per PE.
   ``clear`` nor ``enable``). A testbench needs only ``acc`` (the RTL's ``sum + carry`` must
   equal it), so the pair is optional; it costs about three times the cycle time.
 
+``terms=T`` models ``hdl.mac.Mac(config, terms=T)``: operands carry a last axis of ``T``
+lanes and the product is the dot product ``sum_t a[..., t] * b[..., t]`` (modulo ``2**64``
+too; two words with a carry for accumulators wider than 64 bits).
+
 The fastest path (no input register, no pair, at most 64 accumulator bits) wants ``a`` and
 ``b`` as ``int64`` arrays (what ``numpy.random.Generator.integers`` gives) and ``clear`` as
 signed integers or bools; other inputs are converted first.
@@ -51,9 +55,10 @@ class MacArray:
     ``acc_width > 64``, object arrays of Python integers, built only when read).
     """
 
-    def __init__(self, config=None, shape=1, *, pair=False, **params):
+    def __init__(self, config=None, shape=1, *, pair=False, terms=1, **params):
         self.config = cfg = config if config is not None else MacConfig(**params)
         self.shape = (shape,) if np.isscalar(shape) else tuple(shape)
+        self.terms = terms
         self.pair = pair
         self.width = cfg.acc_width
         self.wide = self.width > 64
@@ -66,7 +71,7 @@ class MacArray:
         self.reset()
         if self.wide:
             self.tick = self._tick_wide
-        elif pair or cfg.input_reg:
+        elif pair or cfg.input_reg or terms > 1:
             self.tick = self._tick_narrow
 
     @property
@@ -149,11 +154,33 @@ class MacArray:
             acc += p
             self._acc = acc
 
+    def _product(self, a, b):
+        """``a * b``, or with ``terms`` the dot product over the last axis (int64, mod 2**64)."""
+        p = _int64(a) * _int64(b)
+        return p.sum(axis=-1) if self.terms > 1 else p
+
     def _inputs(self, a, b, clear, enable):
         """Product (zero where not enabled), keep mask (all ones unless ``clear``) and
         enable mask, as int64."""
         en = -_int64(enable)
-        return (_int64(a) * _int64(b)) & en, _int64(clear) - 1, en
+        return self._product(a, b) & en, _int64(clear) - 1, en
+
+    def _wide_words(self, a, b, en):
+        """The product (dot product) as 128-bit words ``(lo, hi)``, zero where not enabled."""
+        cfg = self.config
+        p = _int64(a) * _int64(b)                 # |a*b| < 2**63, or unsigned < 2**64
+        if self.terms == 1:
+            p = p[..., None]
+        lo_t = p.view(_U)
+        hi_t = (p >> 63).view(_U) if (cfg.a_signed or cfg.b_signed) else np.zeros_like(lo_t)
+        lo = np.zeros(p.shape[:-1], _U)
+        hi = np.zeros(p.shape[:-1], _U)
+        for t in range(p.shape[-1]):
+            new = lo + lo_t[..., t]
+            hi = hi + hi_t[..., t] + (new < lo).astype(_U)
+            lo = new
+        en = en.view(_U)
+        return np.broadcast_to(lo & en, self.shape), np.broadcast_to(hi & en, self.shape)
 
     def _tick_narrow(self, a, b, clear, enable):
         p, keep, en = self._inputs(a, b, clear, enable)
@@ -171,15 +198,11 @@ class MacArray:
             self._s, self._c = s[0], c[0]
 
     def _tick_wide(self, a, b, clear, enable):
-        p, keep, en = self._inputs(a, b, clear, enable)
-        p, keep, en = (np.broadcast_to(x, self.shape) for x in (p, keep, en))
-        cfg = self.config
-        if cfg.a_signed or cfg.b_signed:          # |a*b| < 2**63: sign-extend to 128 bits
-            words = (p.view(_U), (p >> 63).view(_U))
-        else:                                     # a*b < 2**64, its own low word
-            words = (p.view(_U), np.zeros(self.shape, _U))
+        en = np.broadcast_to(-_int64(enable), self.shape)
+        keep = np.broadcast_to(_int64(clear) - 1, self.shape)
+        words = self._wide_words(a, b, en)
         keep, en = keep.view(_U), en.view(_U)
-        if cfg.input_reg:
+        if self.config.input_reg:
             (words, keep, en), self._pending = self._pending, (words, keep, en)
         if self._output_reg:
             self._result = self._acc

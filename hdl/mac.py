@@ -29,10 +29,19 @@ Accumulation
     sits in the loop. A final adder forms ``S + C`` for ``result`` only. S and C are also
     outputs (roles ``sum``/``carry``) so that a testbench can check the invariant.
 
+Dot-product terms
+-----------------
+``Mac(config, terms=T)`` is the same unit with ``T`` products per cycle:
+``acc <- acc + sum_t a[t]*b[t]`` (and ``acc <- sum_t a[t]*b[t]`` on ``clear``). Every
+product's partial products enter the *same* bit matrix as the accumulator rows, so one
+compressor tree reduces the ``T`` products and the accumulator together, and one final
+adder (or, carry-save, none) closes the loop: the reduction of the cube engine's PEs and of
+the adder-tree engine's dot-product units (docs/engines.md). ``T = 1`` is the unit above.
+
 Members
 -------
-a : In(a_width), signed if ``a_signed``
-b : In(b_width), signed if ``b_signed``
+a : In(a_width), signed if ``a_signed``; ``In(ArrayLayout(a, T))`` with ``terms=T > 1``
+b : In(b_width), signed if ``b_signed``; ``In(ArrayLayout(b, T))`` with ``terms=T > 1``
 clear : In(1)
 enable : In(1)
 result : Out(acc_width)
@@ -44,11 +53,11 @@ adders (signals ``<prefix>_x``, ``<prefix>_y``, ``<prefix>_sum``), and ``stats``
 structural counts; the formal proofs use the first two.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from tpegen.config import MacConfig
+from tpegen.config import MAX_TERMS, MacConfig, ParameterError
 
 from .arith import BitMatrix, add_product, final_add, reduce_matrix
 
@@ -71,19 +80,28 @@ class Mac(wiring.Component):
     config : MacConfig, optional
         The parameters; alternatively pass them as keyword arguments (validated by
         :class:`~tpegen.config.MacConfig`).
+    terms : int
+        Products per cycle, 1..MAX_TERMS (see "Dot-product terms" above).
     """
 
-    def __init__(self, config=None, **params):
+    def __init__(self, config=None, *, terms=1, **params):
         if config is None:
             config = MacConfig(**params)
         elif params:
             raise TypeError("pass either a MacConfig or keyword parameters, not both")
+        if isinstance(terms, bool) or not isinstance(terms, int) or not 1 <= terms <= MAX_TERMS:
+            raise ParameterError(f"terms={terms!r} is out of range: allowed 1..{MAX_TERMS}")
         self.config = config
+        self.terms = terms
         self.stats = {}
         c = config
+
+        def operand(width, signed):
+            shape = Shape(width, signed)
+            return In(shape) if terms == 1 else In(data.ArrayLayout(shape, terms))
         members = {
-            "a": In(Shape(c.a_width, c.a_signed)),
-            "b": In(Shape(c.b_width, c.b_signed)),
+            "a": operand(c.a_width, c.a_signed),
+            "b": operand(c.b_width, c.b_signed),
             "clear": In(1),
             "enable": In(1),
             "result": Out(Shape(c.acc_width, c.result_signed)),
@@ -118,11 +136,13 @@ class Mac(wiring.Component):
         # formal miter (tpegen/formal.py) asserts it equal between two designs.
         self.state = {}
         self.adders = []  # prefixes of the final adders (``<prefix>_x/_y/_sum`` signals)
-        a, b = self.a.as_unsigned(), self.b.as_unsigned()  # raw bits; signedness from config
+        T = self.terms
+        # raw bits (all T lanes); signedness from config
+        a, b = (Value.cast(self.a).as_unsigned(), Value.cast(self.b).as_unsigned())
         clear, enable = self.clear, self.enable
         if c.input_reg:
-            a_r = Signal(c.a_width, name="a_reg")
-            b_r = Signal(c.b_width, name="b_reg")
+            a_r = Signal(c.a_width * T, name="a_reg")
+            b_r = Signal(c.b_width * T, name="b_reg")
             clear_r = Signal(name="clear_reg")
             enable_r = Signal(name="enable_reg")
             m.d.sync += [a_r.eq(a), b_r.eq(b), clear_r.eq(clear), enable_r.eq(enable)]
@@ -130,8 +150,17 @@ class Mac(wiring.Component):
             self.state.update(a_reg=a_r, b_reg=b_r, clear_reg=clear_r, enable_reg=enable_r)
 
         # enable=0 multiplies by zero; a zero operand makes every architecture's product zero.
-        a_gated = Signal(c.a_width, name="a_gated")
+        a_gated = Signal(c.a_width * T, name="a_gated")
         m.d.comb += a_gated.eq(Mux(enable, a, 0))
+        aw, bw = c.a_width, c.b_width
+        pairs = [(a_gated[t * aw:(t + 1) * aw], b[t * bw:(t + 1) * bw]) for t in range(T)]
+
+        def add_products(matrix):
+            rows = 0
+            for t, (at, bt) in enumerate(pairs):
+                rows += add_product(m, matrix, at, c.a_signed, bt, c.b_signed, mult=c.mult,
+                                    prefix="mul" if T == 1 else f"mul{t}")
+            return rows
         update = Signal(name="acc_update")
         m.d.comb += update.eq(enable | clear)
 
@@ -141,14 +170,14 @@ class Mac(wiring.Component):
             acc_in = Signal(width, name="acc_in")
             m.d.comb += acc_in.eq(Mux(clear, 0, acc))
             if c.mult == "behavioural":
-                sa = a_gated.as_signed() if c.a_signed else a_gated
-                sb = b.as_signed() if c.b_signed else b
-                acc_next = acc_in + sa * sb
-                self.stats["partial_product_rows"] = 1
+                acc_next = acc_in
+                for at, bt in pairs:
+                    acc_next = acc_next + ((at.as_signed() if c.a_signed else at)
+                                           * (bt.as_signed() if c.b_signed else bt))
+                self.stats["partial_product_rows"] = T
             else:
                 matrix = BitMatrix(width)
-                self.stats["partial_product_rows"] = add_product(
-                    m, matrix, a_gated, c.a_signed, b, c.b_signed, mult=c.mult)
+                self.stats["partial_product_rows"] = add_products(matrix)
                 matrix.add_value(acc_in)
                 row0, row1 = self._tree(m, matrix)
                 acc_next = final_add(m, row0, row1, width, kind=c.final_adder, prefix="acc_cpa")
@@ -161,8 +190,7 @@ class Mac(wiring.Component):
             s_reg = Signal(width, name="acc_s")
             c_reg = Signal(width, name="acc_c")
             matrix = BitMatrix(width)
-            self.stats["partial_product_rows"] = add_product(
-                m, matrix, a_gated, c.a_signed, b, c.b_signed, mult=c.mult)
+            self.stats["partial_product_rows"] = add_products(matrix)
             s_in, c_in = Signal(width, name="acc_s_in"), Signal(width, name="acc_c_in")
             m.d.comb += [s_in.eq(Mux(clear, 0, s_reg)), c_in.eq(Mux(clear, 0, c_reg))]
             matrix.add_value(s_in)

@@ -158,7 +158,7 @@ async def engine_vs_golden(dut):
     await FallingEdge(clk)
 
     # --- stimulus -----------------------------------------------------------------------
-    kmax = 3 * max(R, C)
+    kmax = 3 * max(R, C) * getattr(model, "group", 1)   # the cube: D k-slices per beat
     # random tiles for about a sixth of TPEGEN_RANDOM_CYCLES cycles (about 1,500 tiles of
     # every depth, in every stall regime, at the default); a thirtieth for FP PEs, whose
     # model steps every PE's FP MAC every cycle (the integer PEs' is one prefix sum a block)
@@ -180,7 +180,8 @@ async def engine_vs_golden(dut):
     state = {"cycle": 0, "checks": 0, "prev": None, "inputs": [], "tiles": 0}
     expected_tiles = []
 
-    board = EngineScoreboard(model, lanes_in=(wa, R, wb, C), lanes_out=(wr, C),
+    board = EngineScoreboard(model, lanes_in=(wa, sa["count"], wb, sb["count"]),
+                             lanes_out=(wr, sc["count"]),
                              state_lanes=ports.by_role["state"]["lanes"]["count"]
                              if debug else None, cols=C, name=cfg.name, seed=seed)
 
@@ -215,7 +216,7 @@ async def engine_vs_golden(dut):
             board.flush()                   # a cycle-level mismatch explains it best
             raise Mismatch(f"MISMATCH {cfg.name}: {len(received)} result rows after {limit} "
                            f"cycles, {want_rows} expected (seed {seed})")
-        rows = [lanes(data[0], wr, C) for _, data in received]
+        rows = [lanes(data[0], wr, sc["count"]) for _, data in received]
         start = 0
         for n, (want, (A, B)) in enumerate(zip(_products(cfg, expected_tiles), expected_tiles)):
             count = model.result_rows(A, B)

@@ -10,12 +10,14 @@ environment variable ``TPEGEN_MANIFEST``:
   lane 0 in the low bits).
 
 The engine's GEMM interface, read from the manifest's ``engine.layout``: each stream's
-matrix (A, B, or the result A @ B), its shape in the names R, C (the lane counts) and one
-free length, and whether a beat is a row or a column of it; ``tlast`` ends each stream's
-part of a tile. (Systolic-os: ``a`` beat ``k`` = column ``k`` of the R x K tile of A, ``b``
+matrix (A, B, or the result A @ B), its shape in the names R, C (``engine.rows`` and
+``engine.cols``) and one free length, whether a beat is a row or a column of it, and
+``group`` (default 1): a beat carries that many consecutive columns (rows) as a row-major
+block, the length zero-padded to a multiple of it; ``tlast`` ends each stream's part of a
+tile. (Systolic-os: ``a`` beat ``k`` = column ``k`` of the R x K tile of A, ``b``
 beat ``k`` = row ``k`` of the K x C tile of B, ``c`` R rows; systolic-ws: ``b`` the R rows of
-the weights, ``a`` the M rows of A, ``c`` M rows.) R and C are read from
-the lane counts of ``a`` and ``c``/``b``; each tile is checked against ``A @ B`` modulo
+the weights, ``a`` the M rows of A, ``c`` M rows; cube: ``a`` beat ``t`` = columns
+``Dt..Dt+D-1``, ``group`` D.) Each tile is checked against ``A @ B`` modulo
 ``2**result_width``.
 
 Handshakes: inputs are driven just after the falling edge and held until a rising edge
@@ -114,9 +116,16 @@ async def drive_from_manifest(dut):
         if needed not in streams:
             raise AssertionError(f"manifest has no stream {needed!r}: {sorted(streams)}")
     sa, sb, sc = streams["a"], streams["b"], streams["c"]
-    R, C = sa.lanes.count, sb.lanes.count
-    if sc.lanes.count != C:
-        raise AssertionError(f"stream c has {sc.lanes.count} lanes, b has {C}")
+    R, C = int(m["engine"]["rows"]), int(m["engine"]["cols"])
+    for name, s in streams.items():      # each beat's lanes: its fixed dimension x group
+        lay = m["engine"]["layout"].get(name)
+        if lay is None:
+            continue
+        dim = lay["shape"][0 if lay["beat"] == "column" else 1]
+        want = {"R": R, "C": C}.get(dim, 0) * int(lay.get("group", 1))
+        if s.lanes.count != want:
+            raise AssertionError(f"stream {name} has {s.lanes.count} lanes, its layout "
+                                 f"{lay} says {want}")
     res = sc.lanes
     dut._log.info(f"{m['top']}: R={R} C={C} a={sa.lanes.width}b b={sb.lanes.width}b "
                   f"c={res.width}b{' signed' if res.signed else ''}, seed {seed}, {n_tiles} tiles")
@@ -140,9 +149,14 @@ async def drive_from_manifest(dut):
         return tuple(fixed.get(d, k) for d in layout[stream]["shape"])
 
     def beats_of(stream, X):
+        # ``group`` g: a beat carries g consecutive columns (rows) as a row-major block,
+        # the tile's length zero-padded to a multiple of g (the cube: g = D)
+        g = int(layout[stream].get("group", 1))
         if layout[stream]["beat"] == "column":
-            return [X[:, t] for t in range(X.shape[1])]
-        return [X[t, :] for t in range(X.shape[0])]
+            X = np.concatenate([X, np.zeros((X.shape[0], -X.shape[1] % g), X.dtype)], 1)
+            return [X[:, t:t + g].reshape(-1) for t in range(0, X.shape[1], g)]
+        X = np.concatenate([X, np.zeros((-X.shape[0] % g, X.shape[1]), X.dtype)], 0)
+        return [X[t:t + g, :].reshape(-1) for t in range(0, X.shape[0], g)]
 
     tiles = [(sa.lanes.random(rng, shape("a", k)), sb.lanes.random(rng, shape("b", k)))
              for k in ks]

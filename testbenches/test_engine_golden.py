@@ -14,13 +14,20 @@ import pytest
 
 from golden.engines import ARCHES, AccumulatingEngine
 from tpegen import registry
-from tpegen.config import ARCHITECTURES, EngineConfig, FMacConfig, MacConfig
+from tpegen.config import ARCHITECTURES, TREE_ARCHES, EngineConfig, FMacConfig, MacConfig
 
 #: the engines the batched model covers: the output-accumulating ones
 ACCUMULATING = [a for a in ARCHITECTURES if issubclass(ARCHES[a], AccumulatingEngine)
                 and "min_spacing" in dir(ARCHES[a])]
 
 SEED = 20261201
+#: the cube's depth in these tests (D = 1 is the 2D matrix, covered as such)
+CUBE_DEPTH = 3
+
+
+def _cfg(arch, shape, pe):
+    return EngineConfig(arch=arch, rows=shape[0], cols=shape[1], pe=pe,
+                        depth=CUBE_DEPTH if arch == "cube" else 1)
 
 
 def _mac(latency=1, **kw):
@@ -47,8 +54,10 @@ def _stream(model, rng, tiles, *, bubble, ready, resets=(), limit=20000):
             av = True
         if not bv and bi < len(bbeats) and rng.random() >= bubble:
             bv = True
-        a, al = abeats[ai] if av else (rng.integers(0, 256, R).astype(np.uint64), False)
-        b, bl = bbeats[bi] if bv else (rng.integers(0, 256, C).astype(np.uint64), False)
+        a, al = abeats[ai] if av else (rng.integers(0, 256, model.a_count).astype(np.uint64),
+                                       False)
+        b, bl = bbeats[bi] if bv else (rng.integers(0, 256, model.b_count).astype(np.uint64),
+                                       False)
         cr = bool(rng.random() < ready)
         rst = t in resets
         states.append(model.state().copy())
@@ -75,6 +84,16 @@ def _tiles(model, rng, n, kmax, wa=8, wb=8):
     return out
 
 
+def _back_to_back(model, rng, k, n):
+    """``n`` random tiles of length ``k`` through the reset model, no bubble, no stall: the
+    tiles and what :func:`_stream` returns."""
+    model.reset()
+    sa, sb = model.tile_shapes(k)
+    tiles = [(rng.integers(0, 256, sa).astype(np.uint64),
+              rng.integers(0, 256, sb).astype(np.uint64)) for _ in range(n)]
+    return tiles, _stream(model, rng, tiles, bubble=0.0, ready=1.0)
+
+
 def _signed(x):
     x = x.astype(np.int64)
     return np.where(x >= 128, x - 256, x)
@@ -88,7 +107,7 @@ SHAPES = [(1, 1), (2, 3), (3, 2), (4, 4), (5, 3), (2, 7), (8, 8)]
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_products_and_no_deadlock(arch, latency, shape):
     rng = np.random.default_rng(SEED)
-    cfg = EngineConfig(arch=arch, rows=shape[0], cols=shape[1], pe=_mac(latency))
+    cfg = _cfg(arch, shape, _mac(latency))
     model = registry.model(cfg)
     tiles = _tiles(model, rng, 12, 3 * max(shape))
     *_, rows = _stream(model, rng, tiles, bubble=0.3, ready=0.6)
@@ -102,15 +121,11 @@ def test_products_and_no_deadlock(arch, latency, shape):
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_timing_formulas(arch, shape):
     rng = np.random.default_rng(SEED)
-    cfg = EngineConfig(arch=arch, rows=shape[0], cols=shape[1], pe=_mac(3))
+    cfg = _cfg(arch, shape, _mac(3))
     model = registry.model(cfg)
     for k in sorted({1, 2, max(shape), max(model.min_spacing, model.R), 3 * max(shape)}):
         for n in (1, 5):
-            model.reset()
-            sa, sb = model.tile_shapes(k)
-            tiles = [(rng.integers(0, 256, sa).astype(np.uint64),
-                      rng.integers(0, 256, sb).astype(np.uint64)) for _ in range(n)]
-            trace, outs, _, _ = _stream(model, rng, tiles, bubble=0.0, ready=1.0)
+            tiles, (trace, outs, _, _) = _back_to_back(model, rng, k, n)
             first = next(t for t, (o, i) in enumerate(zip(outs, trace)) if o[0] and i[0])
             last = max(t for t, (o, i) in enumerate(zip(outs, trace)) if o[2] and i[6])
             cycles = last - first + 1
@@ -127,15 +142,17 @@ TRACE_CASES = [(pe, shape) for pe in ("int8", "int8_l3", "int4x6")
                                                                 ("bf16", (3, 4))]
 
 
-@pytest.mark.parametrize("arch", ACCUMULATING)
-@pytest.mark.parametrize("pe,shape", TRACE_CASES, ids=lambda c: str(c).replace(", ", "x"))
+@pytest.mark.parametrize("arch,pe,shape", [
+    (a, pe, shape) for a in ACCUMULATING for pe, shape in TRACE_CASES
+    if not (a in TREE_ARCHES and pe == "bf16")],       # the cube: integer PEs only
+    ids=lambda c: str(c).replace(", ", "x"))
 def test_trace_model_equals_cycle_model(arch, pe, shape):
     """Every output and every PE's state, every cycle, in blocks of random length."""
     from golden.engines.trace import TraceModel
     pes = {"int8": _mac(1), "int8_l3": _mac(3, mult="behavioural", accumulate="cpa"),
            "int4x6": MacConfig(a_width=4, b_width=6, acc_width=12, mult="array"),
            "bf16": FMacConfig(fmt_in="bf16", fmt_acc="fp32")}
-    cfg = EngineConfig(arch=arch, rows=shape[0], cols=shape[1], pe=pes[pe])
+    cfg = _cfg(arch, shape, pes[pe])
     rng = np.random.default_rng(SEED)
     model = registry.model(cfg)
     wa = getattr(cfg.pe, "a_width", 16)
@@ -161,3 +178,26 @@ def test_trace_model_equals_cycle_model(arch, pe, shape):
                 assert got["c_last"][k] == o[4], cyc
             assert np.array_equal(got["state"][k], st), (cyc, got["state"][k], st)
         t += m
+
+
+#: the weight-loading engines: weight-stationary and the adder tree (same protocol)
+WEIGHT_LOADING = [a for a in ARCHITECTURES if a not in ACCUMULATING]
+
+
+@pytest.mark.parametrize("arch", WEIGHT_LOADING)
+@pytest.mark.parametrize("latency", [1, 3])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_weight_loading_timing(arch, latency, shape):
+    """``tile_cycles`` (one tile) and ``stream_cycles`` (back to back, from
+    ``first_accepts``) equal the cycles the per-cycle model takes, for short and long M."""
+    rng = np.random.default_rng(SEED)
+    model = registry.model(_cfg(arch, shape, _mac(latency)))
+    for m in sorted({1, 2, max(shape), 3 * max(shape) + 4}):
+        for n in (1, 4):
+            tiles, (trace, outs, _, rows) = _back_to_back(model, rng, m, n)
+            last = max(t for t, (o, i) in enumerate(zip(outs, trace)) if o[2] and i[6])
+            want = model.tile_cycles(m) if n == 1 else model.stream_cycles(n, m)
+            assert last + 1 == want, (m, n)
+            got = np.array(rows).astype(np.int64).reshape(-1)
+            exp = np.concatenate([(_signed(A) @ _signed(B)).reshape(-1) for A, B in tiles])
+            assert np.array_equal(np.where(got >= 2**31, got - 2**32, got), exp)

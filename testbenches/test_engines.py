@@ -12,6 +12,8 @@ from tpegen.config import EngineConfig, FMacConfig, MacConfig
 SEED = 20261201
 
 INT8 = dict(a_width=8, b_width=8, a_signed=True, b_signed=True, acc_width=32)
+#: int8 with yosys' own multiplier and adder: the quickest to build (planted bugs, tiling)
+BEHAVIOURAL = dict(INT8, mult="behavioural", accumulate="cpa")
 ENGINE_GRID = []
 for _arch in ("systolic-os", "matrix2d"):
     ENGINE_GRID += [
@@ -37,7 +39,30 @@ ENGINE_GRID += [
     EngineConfig(arch="systolic-ws", rows=2, cols=3, debug=True,
                  pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
 ]
-SMALL = [c for c in ENGINE_GRID if c.rows * c.cols <= 8]
+# the tree-reducing engines (integer MAC PEs of several kinds: each PE's D or K products and
+# its accumulator go through one bit-matrix tree)
+ENGINE_GRID += [
+    EngineConfig(arch="cube", rows=2, cols=3, depth=4, debug=True, pe=MacConfig(**INT8)),
+    EngineConfig(arch="cube", rows=3, cols=2, depth=2, debug=True,
+                 pe=MacConfig(**INT8, mult="behavioural", accumulate="cpa",
+                              input_reg=True, output_reg=True)),
+    EngineConfig(arch="cube", rows=1, cols=2, depth=3, debug=True,
+                 pe=MacConfig(**INT8, mult="array", tree="wallace", compressor="4:2",
+                              accumulate="cpa", final_adder="kogge_stone")),
+    EngineConfig(arch="cube", rows=1, cols=1, depth=5, debug=True,
+                 pe=MacConfig(a_width=4, b_width=6, acc_width=12, mult="array")),
+    EngineConfig(arch="adder-tree", rows=3, cols=4, debug=True, pe=MacConfig(**INT8)),
+    EngineConfig(arch="adder-tree", rows=4, cols=2, debug=True,
+                 pe=MacConfig(**INT8, mult="behavioural", accumulate="cpa",
+                              input_reg=True, output_reg=True)),
+    EngineConfig(arch="adder-tree", rows=2, cols=5, debug=True,
+                 pe=MacConfig(a_width=8, b_width=8, a_signed=False, b_signed=True,
+                              acc_width=24, mult="booth4", tree="wallace",
+                              accumulate="carry_save", input_reg=True)),
+    EngineConfig(arch="adder-tree", rows=1, cols=1, debug=True,
+                 pe=MacConfig(a_width=4, b_width=6, acc_width=12, mult="array")),
+]
+SMALL = [c for c in ENGINE_GRID if c.rows * c.cols * c.terms <= 12]
 
 
 def _id(config):
@@ -59,36 +84,97 @@ def test_engine_icarus(config, build_root):
     simulate(config, "icarus", build_root, SEED)
 
 
-def test_engine_planted_bug_is_caught(build_root, monkeypatch):
-    """A one-PE timing bug (PE(1, 2) reads its flags one cycle late) in the *generated RTL*
-    must fail the testbench, whose cycle model and matrix-product check are unchanged."""
+def _caught(config, build_root):
+    """The planted bug's design must fail the unchanged testbench with a MISMATCH."""
     from tpegen.harness import SimulationFailed
-    from hdl.engines.systolic_os import SystolicOS
-    true_delay = SystolicOS.delay
-    monkeypatch.setattr(SystolicOS, "delay", lambda self, i, j: true_delay(self, i, j)
-                        + (1 if (i, j) == (1, 2) else 0))
-    config = EngineConfig(rows=3, cols=4, debug=True, pe=MacConfig(**INT8),
-                          name="os3x4_planted_delay")
     with pytest.raises(SimulationFailed) as failure:
         simulate(config, "verilator", build_root, SEED)
     message = str(failure.value)
     print(message)
     assert "MISMATCH" in message and "seed" in message
+
+
+def test_engine_planted_bug_is_caught(build_root, monkeypatch):
+    """A one-PE timing bug (PE(1, 2) reads its flags one cycle late) in the *generated RTL*
+    must fail the testbench, whose cycle model and matrix-product check are unchanged."""
+    from hdl.engines.systolic_os import SystolicOS
+    true_delay = SystolicOS.delay
+    monkeypatch.setattr(SystolicOS, "delay", lambda self, i, j: true_delay(self, i, j)
+                        + (1 if (i, j) == (1, 2) else 0))
+    config = EngineConfig(rows=3, cols=4, debug=True, pe=MacConfig(**BEHAVIOURAL),
+                          name="os3x4_planted_delay")
+    _caught(config, build_root)
+
+
+def test_engine_cube_planted_bug_is_caught(build_root, monkeypatch):
+    """The cube: PE(1, 2) gets lanes d = 0 and 1 of its A block swapped in the *generated
+    RTL* (a wiring slip in one PE's tree inputs); the unchanged testbench must fail."""
+    from amaranth.hdl import Cat
+    from hdl.engines.cube import Cube
+    true_feed = Cube.feed
+
+    def feed(self, m, a_lanes, b_lanes, advance):
+        A, B = true_feed(self, m, a_lanes, b_lanes, advance)
+        w = self.a_shape.width
+        x = A[1][2]
+        A[1][2] = Cat(x[w:2 * w], x[:w], x[2 * w:])
+        return A, B
+    monkeypatch.setattr(Cube, "feed", feed)
+    config = EngineConfig(arch="cube", rows=2, cols=3, depth=2, debug=True,
+                          pe=MacConfig(**BEHAVIOURAL), name="cube2x3x2_planted_lanes")
+    _caught(config, build_root)
+
+
+def test_engine_tree_planted_bug_is_caught(build_root, monkeypatch):
+    """The adder tree: its result rows enter the output FIFO one cycle late (the units'
+    latency taken as L + 1) in the *generated RTL*; the unchanged testbench must fail."""
+    from hdl.engines.adder_tree import AdderTree
+    monkeypatch.setattr(AdderTree, "psum_delay", property(lambda self: self.pe_latency + 1))
+    config = EngineConfig(arch="adder-tree", rows=3, cols=4, debug=True,
+                          pe=MacConfig(**BEHAVIOURAL), name="tree3x4_planted_latency")
+    _caught(config, build_root)
 
 
 def test_engine_ws_planted_bug_is_caught(build_root, monkeypatch):
     """The weight-stationary engine: PE(1, 2) reads its flags (valid = clear/enable, and the
     weight-bank select) one cycle late in the *generated RTL*; the unchanged testbench must
     fail."""
-    from tpegen.harness import SimulationFailed
     from hdl.engines.systolic_ws import SystolicWS
     true_delay = SystolicWS.delay
     monkeypatch.setattr(SystolicWS, "delay", lambda self, k, j: true_delay(self, k, j)
                         + (1 if (k, j) == (1, 2) else 0))
     config = EngineConfig(arch="systolic-ws", rows=3, cols=4, debug=True,
-                          pe=MacConfig(**INT8), name="ws3x4_planted_delay")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message
+                          pe=MacConfig(**BEHAVIOURAL), name="ws3x4_planted_delay")
+    _caught(config, build_root)
+
+
+#: (the tiling is what is tested: behavioural PEs, quick to build)
+TREE_GEMM = [EngineConfig(arch="cube", rows=2, cols=2, depth=3, pe=MacConfig(**BEHAVIOURAL)),
+             EngineConfig(arch="adder-tree", rows=2, cols=3, pe=MacConfig(**BEHAVIOURAL))]
+
+
+@pytest.mark.parametrize("config", TREE_GEMM, ids=_id)
+def test_tree_engine_run_gemm(config, build_root):
+    """``run_gemm`` on the tree-reducing engines: M, K, N not multiples of the array (nor of
+    D), the product exact against numpy and the cycle count equal to the cycle model's
+    ``stream_cycles`` for the plan's back-to-back tiles."""
+    import numpy as np
+    from tpegen import api, gemm, run_gemm
+    from tpegen.registry import model
+    from testbenches.conftest import require
+    require("verilator")
+    design = api.generate(config, build_root / "gemm" / config.name)
+    rng = np.random.default_rng(SEED)
+    eng = model(config)
+    for M, K, N in ((7, 11, 5), (3, 2, 1), (1, 13, 3)):
+        A = rng.integers(-128, 128, (M, K))
+        B = rng.integers(-128, 128, (K, N))
+        C, cycles = run_gemm(design, A, B)
+        assert np.array_equal(C, A @ B), (M, K, N)
+        p = gemm.plan(design, M, K, N)
+        exact = (config.arch == "adder-tree"
+                 or eng.beats(p.stream_length) >= config.rows + 1)
+        if exact:
+            assert cycles == eng.stream_cycles(p.tiles, p.stream_length), (M, K, N, cycles)
+        else:
+            assert cycles >= eng.tile_cycles(p.stream_length), (M, K, N, cycles)

@@ -23,7 +23,7 @@ FORBIDDEN = ("tpegen", "golden", "hdl", "testbenches")
 
 
 def _config(arch):
-    return EngineConfig(arch=arch, rows=3, cols=2,
+    return EngineConfig(arch=arch, rows=3, cols=2, depth=3 if arch == "cube" else 1,
                         pe=MacConfig(a_width=8, b_width=8, a_signed=True, b_signed=True,
                                      acc_width=32))
 

@@ -524,12 +524,19 @@ class LMacConfig(Config):
 
 
 #: Engine architectures (hdl/engines/, one module each).
-ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws")
+ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws", "adder-tree", "cube")
 #: PE kinds an accumulating engine takes: every cycle-style accumulator.
 ENGINE_PES = ("mac", "fmac", "lmac")
 #: PE kinds the weight-stationary engine takes (fmac: the rounded accumulator only).
 WS_PES = ("mac", "fmac")
+#: PE kinds of the engines that reduce several products in one bit-matrix tree (adder-tree,
+#: cube): the integer MAC with ``terms`` products (an FP tree reduction is not built yet).
+TREE_PES = ("mac",)
+TREE_ARCHES = ("adder-tree", "cube")
 MAX_ENGINE_DIM, MAX_ENGINE_DEPTH = 64, 32
+#: products one dot-product PE reduces per cycle (``hdl.mac.Mac(terms=...)``): the adder
+#: tree's K (its ``cols``, up to MAX_ENGINE_DIM) or the cube's D
+MAX_TERMS = MAX_ENGINE_DIM
 
 
 @dataclass(frozen=True)
@@ -542,9 +549,13 @@ class EngineConfig(Config):
     arch : str
         ``systolic-os`` (A flows east, B flows south, each PE keeps its C[i][j]) or
         ``matrix2d`` (A broadcast along rows, B along columns, no skew) or ``systolic-ws``
-        (weight-stationary: each PE keeps B[k][j]; PE ``mac`` or rounded ``fmac`` only).
+        (weight-stationary: each PE keeps B[k][j]; PE ``mac`` or rounded ``fmac`` only) or
+        ``adder-tree`` (N = ``rows`` dot-product units of K = ``cols`` products each, weights
+        stationary, one bit-matrix tree per unit) or ``cube`` (R x C x D: each PE reduces D
+        products per cycle in one bit-matrix tree, then accumulates); the last two take the
+        integer ``mac`` PE.
     rows, cols : int
-        The array, 1..64 each: an R x C tile of C per pass.
+        The array, 1..64 each: an R x C tile of C per pass (adder-tree: N units, K inputs).
     depth : int
         The cube's third dimension D, 1..32 (1 for the other architectures).
     pe : config
@@ -590,9 +601,15 @@ class EngineConfig(Config):
                                  + " is not allowed with arch='systolic-ws' (its PE forms "
                                  "psum + a*w each beat): allowed pe kinds: mac, fmac with "
                                  "accumulator='rounded'")
+        if self.arch in TREE_ARCHES and self.pe.kind not in TREE_PES:
+            raise ParameterError(f"pe={self.pe.kind!r} is not allowed with arch={self.arch!r} "
+                                 "(its PE reduces several products in one integer bit-matrix "
+                                 "tree; an FP tree reduction is not built yet): allowed pe "
+                                 "kinds: " + ", ".join(TREE_PES))
 
     def default_name(self):
-        arch = self.arch.replace("systolic-", "").replace("-", "")
+        arch = {"adder-tree": "tree"}.get(self.arch, self.arch)
+        arch = arch.replace("systolic-", "").replace("-", "")
         dims = f"{self.rows}x{self.cols}" + (f"x{self.depth}" if self.arch == "cube" else "")
         return f"{arch}{dims}_{self.pe.name}" + ("_dbg" if self.debug else "")
 
@@ -600,6 +617,11 @@ class EngineConfig(Config):
     def latency(self):
         """The PE's latency (the engine's own is a formula of the tile: docs/engines.md)."""
         return self.pe.latency
+
+    @property
+    def terms(self):
+        """Products each PE reduces per cycle: the cube's D, the adder tree's K, else 1."""
+        return {"cube": self.depth, "adder-tree": self.cols}.get(self.arch, 1)
 
 
 CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,

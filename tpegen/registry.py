@@ -123,14 +123,15 @@ def config_from_dict(kind_name, params):
     return kind(kind_name).config.from_dict(params)
 
 
-def elaborate(config):
+def elaborate(config, **options):
     """The Amaranth component of ``config``. A ``handshake`` configuration is the same unit
-    without it, wrapped in valid/ready streams (:class:`hdl.stream.Handshake`)."""
+    without it, wrapped in valid/ready streams (:class:`hdl.stream.Handshake`). ``options``
+    go to the generator (``terms=`` of the integer MAC inside a tree engine)."""
     cls = kind(config.kind).generator_class()
     if getattr(config, "handshake", False):
         from hdl.stream import Handshake
-        return Handshake(cls(config.replace(handshake=False)), config)
-    return cls(config)
+        return Handshake(cls(config.replace(handshake=False), **options), config)
+    return cls(config, **options)
 
 
 def model(config):
@@ -138,10 +139,10 @@ def model(config):
     return kind(config.kind).golden(config)
 
 
-def vector_model(config, shape=1):
+def vector_model(config, shape=1, **options):
     """The vectorized golden model of ``config`` over ``shape`` lanes (a whole PE array per
-    call; see :attr:`Kind.vector`)."""
-    return kind(config.kind).vector(config, shape)
+    call; see :attr:`Kind.vector`); ``options`` as for :func:`elaborate` (``terms=``)."""
+    return kind(config.kind).vector(config, shape, **options)
 
 
 def golden_stream(config, cols, cycles):
@@ -186,9 +187,9 @@ def _approx(cfg):
                 extension=cfg.extension)
 
 
-def _mac_model(cfg):
+def _mac_model(cfg, terms=1):
     from golden.mac import Mac
-    return Mac(cfg)
+    return Mac(cfg, terms=terms)
 
 
 def _lmul_model(cfg):
@@ -228,9 +229,9 @@ def _lmac_model(cfg):
                 subnormals=cfg.subnormals)
 
 
-def _vmac(cfg, shape):
+def _vmac(cfg, shape, terms=1):
     from golden.vmac import MacArray
-    return MacArray(cfg, shape)
+    return MacArray(cfg, shape, terms=terms)
 
 
 def _vlmul(cfg, shape):
@@ -272,7 +273,14 @@ def _vlmac(cfg, shape):
 
 def _engine_model(cfg):
     from golden.engines import engine
-    return engine(cfg, vector_model(cfg.pe, (cfg.rows, cfg.cols)))
+    terms = cfg.terms
+    return engine(cfg, vector_model(cfg.pe, engine_pe_shape(cfg),
+                                    **({"terms": terms} if terms > 1 else {})))
+
+
+def engine_pe_shape(cfg):
+    """The shape of an engine's PE array: R x C (adder-tree: its N units, ``(rows,)``)."""
+    return (cfg.rows,) if cfg.arch == "adder-tree" else (cfg.rows, cfg.cols)
 
 
 _ACC = ("a", "b", "clear", "enable")

@@ -83,15 +83,25 @@ class AccumulatingEngine:
         Its R x C PEs.
     """
 
+    #: k-slices per beat (the cube's D): each PE takes ``group`` lanes of A and of B
+    group = 1
+
     def __init__(self, config, pes):
         self.config = config
         self.R, self.C = config.rows, config.cols
         self.L = config.pe.latency
         self.pes = pes
-        R, C = self.R, self.C
+        R, C, D = self.R, self.C, self.group
+        self.a_count, self.b_count = R * D, D * C
         I, J = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
-        self._rows, self._cols = I, J
         self.delays = np.vectorize(self.delay)(I, J).astype(np.int64)
+        if D == 1:      # the lanes PE(i, j) reads: A's lane i and B's lane j
+            self.a_index, self.b_index, self.step_index = I, J, self.delays
+        else:           # D lanes each: A's i*D + d, B's d*C + j
+            d = np.arange(D)[None, None, :]
+            self.a_index = I[..., None] * D + d
+            self.b_index = d * C + J[..., None]
+            self.step_index = self.delays[..., None]
         self.depth = int(self.delays.max()) + self.L
         self.reset()
 
@@ -110,13 +120,27 @@ class AccumulatingEngine:
         """The shapes of a tile's operands for depth ``k``: A is R x k, B is k x C."""
         return (self.R, k), (k, self.C)
 
+    def beats(self, k):
+        """Beats of a tile of depth ``k``: ``ceil(k / group)``."""
+        return -(-k // self.group)
+
     def a_beats(self, A):
-        """The beats of stream ``a`` for operand tile ``A``: its columns."""
-        return [A[:, t] for t in range(A.shape[1])]
+        """The beats of stream ``a`` for operand tile ``A``: its columns (with ``group`` D,
+        blocks of D columns, zero-padded, row-major: lane ``i*D + d``)."""
+        D = self.group
+        if D == 1:
+            return [A[:, t] for t in range(A.shape[1])]
+        A = np.pad(A, ((0, 0), (0, self.beats(A.shape[1]) * D - A.shape[1])))
+        return [A[:, t * D:(t + 1) * D].reshape(-1) for t in range(A.shape[1] // D)]
 
     def b_beats(self, B):
-        """The beats of stream ``b`` for operand tile ``B``: its rows."""
-        return [B[t] for t in range(B.shape[0])]
+        """The beats of stream ``b`` for operand tile ``B``: its rows (with ``group`` D,
+        blocks of D rows, zero-padded, row-major: lane ``d*C + j``)."""
+        D = self.group
+        if D == 1:
+            return [B[t] for t in range(B.shape[0])]
+        B = np.pad(B, ((0, self.beats(B.shape[0]) * D - B.shape[0]), (0, 0)))
+        return [B[t * D:(t + 1) * D].reshape(-1) for t in range(B.shape[0] // D)]
 
     def result_rows(self, A, B):
         """Rows of ``A @ B`` that stream ``c`` sends for the tile, in order: all R."""
@@ -130,9 +154,9 @@ class AccumulatingEngine:
         return 1 + int(self.delays[0, self.C - 1]) + self.L + 1
 
     def tile_cycles(self, k):
-        """Cycles of one tile of ``k`` beats alone, from its first beat's transfer to its last
-        row's, inclusive, with no stall: ``k + latency + R - 1``."""
-        return k + self.latency + self.R - 1
+        """Cycles of one tile of depth ``k`` alone, from its first beat's transfer to its
+        last row's, inclusive, with no stall: ``beats(k) + latency + R - 1``."""
+        return self.beats(k) + self.latency + self.R - 1
 
     def period(self, k):
         """Cycles between the last beats of back-to-back tiles of ``k`` beats, in the steady
@@ -149,8 +173,8 @@ class AccumulatingEngine:
         R, C = self.R, self.C
         n = self.depth + 1
         self.flags = np.zeros((n, 3), bool)          # [k] = the beat k advancing cycles ago
-        self.a_hist = np.zeros((n, R), np.uint64)
-        self.b_hist = np.zeros((n, C), np.uint64)
+        self.a_hist = np.zeros((n, self.a_count), np.uint64)
+        self.b_hist = np.zeros((n, self.b_count), np.uint64)
         self.pes.reset()
         self.shadow = np.zeros((R, C), np.uint64)
         self.occupied = np.zeros(R, bool)
@@ -159,8 +183,8 @@ class AccumulatingEngine:
         self.in_tile = False
         self.hold = 0
         self.a_buf = self.b_buf = None          # the input registers: (lanes, last) or None
-        self._a_lanes = np.zeros(R, np.uint64)  # the registers' lanes (kept when emptied)
-        self._b_lanes = np.zeros(C, np.uint64)
+        self._a_lanes = np.zeros(self.a_count, np.uint64)  # the registers' lanes (kept
+        self._b_lanes = np.zeros(self.b_count, np.uint64)  # when emptied)
 
     def state(self):
         """Every PE's ``result`` in the current cycle, lane ``i*C + j`` (``dbg_state``)."""
@@ -169,7 +193,8 @@ class AccumulatingEngine:
     def step(self, a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, rst=0):
         """One cycle: the outputs in this cycle for the observed inputs, then the edge.
 
-        ``a_data`` (R lanes) and ``b_data`` (C lanes) are the buses' unsigned lane values.
+        ``a_data`` (``a_count`` = R*D lanes) and ``b_data`` (``b_count`` = D*C) are the
+        buses' unsigned lane values.
         Returns ``(a_ready, b_ready, c_valid, c_data, c_last)``; ``c_data`` is a copy of the
         row the output shows (its content counts only when ``c_valid``).
         """
@@ -201,8 +226,8 @@ class AccumulatingEngine:
             results = self.pes.result()
             f = flags[delays]                               # (R, C, 3) at the PE inputs
             enable = f[..., 0]
-            a_in = self.a_hist[delays, self._rows]
-            b_in = self.b_hist[delays, self._cols]
+            a_in = self.a_hist[self.step_index, self.a_index]
+            b_in = self.b_hist[self.step_index, self.b_index]
             self.pes.tick(a_in, b_in, enable & f[..., 1], enable)
             self.shadow = np.where(cap, results, self.shadow)
             set_occ, set_cpl = cap[:, 0], cap[:, C - 1]

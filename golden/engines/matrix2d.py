@@ -17,7 +17,7 @@ class Matrix2D(AccumulatingEngine):
         return 1
 
     def period(self, k):
-        """Back-to-back tiles of ``k`` beats: one per ``max(k, R + 1)`` cycles (every row
+        """Back-to-back tiles of depth ``k``: one per ``max(beats(k), R + 1)`` cycles (every row
         captures at once; the R rows leave one per cycle, and the next tile's capture waits
         until the last has gone)."""
-        return max(k, self.R + 1)
+        return max(self.beats(k), self.R + 1)

@@ -21,4 +21,4 @@ class SystolicOS(AccumulatingEngine):
         """Back-to-back tiles of ``k`` beats, in the steady state: one per
         ``max(k, min_spacing, R)`` cycles (``R``: the result stream sends one row per cycle).
         Exact for every tile when ``k >= max(min_spacing, R)``."""
-        return max(k, self.min_spacing, self.R)
+        return max(self.beats(k), self.min_spacing, self.R)

@@ -61,6 +61,16 @@ class SystolicWS:
 
     # --- tiles --------------------------------------------------------------------------------
 
+    @property
+    def a_count(self):
+        """Lanes of stream ``a`` (R: one row of the activations)."""
+        return self.R
+
+    @property
+    def b_count(self):
+        """Lanes of stream ``b`` (C: one row of the weights)."""
+        return self.C
+
     def tile_shapes(self, k):
         """A is ``k`` x R (``k`` = M activation rows), B is R x C (the weights)."""
         return (k, self.R), (self.R, self.C)
@@ -94,19 +104,23 @@ class SystolicWS:
 
     def first_accepts(self, tiles, k):
         """The cycle each tile's first activation beat enters, back to back, no stall:
-        ``F[0] = R + 1``, ``F[1] = max(F[0] + k, 2R + 1)``,
-        ``F[n+1] = max(F[n] + k, F[n-1] + k + D + R)`` (the bank of tile ``n - 1`` is freed
-        ``D`` cycles after its last beat, then takes R cycles to load)."""
+        ``F[n] = max(F[n-1] + k, W[n])``, where ``W[n]``, the cycle bank ``n % 2`` is
+        ready, is ``W[0] = R + 1``, ``W[1] = 2R + 1``, ``W[n] = max(W[n-1] + R,
+        F[n-2] + k + D + R)`` (the bank of tile ``n - 2`` is freed ``D`` cycles after its
+        last beat, then takes R cycles to load, after the previous tile's R loads). With
+        the systolic array's ``D >= R`` the first term never binds:
+        ``F[n+1] = max(F[n] + k, F[n-1] + k + D + R)``."""
         R, D = self.R, self.D
-        F = [R + 1]
+        F, W = [R + 1], [R + 1]
         for n in range(1, tiles):
-            F.append(max(F[-1] + k, 2 * R + 1 if n == 1 else F[-2] + k + D + R))
+            W.append(2 * R + 1 if n == 1 else max(W[-1] + R, F[-2] + k + D + R))
+            F.append(max(F[-1] + k, W[-1]))
         return F
 
     def period(self, k):
         """The steady-state average spacing of tiles of ``k`` rows:
-        ``max(k, (k + D + R) / 2)``; exactly ``k`` when ``k >= D + R``."""
-        return max(k, (k + self.D + self.R) / 2)
+        ``max(k, R, (k + D + R) / 2)``; exactly ``k`` when ``k >= D + R``."""
+        return max(k, self.R, (k + self.D + self.R) / 2)
 
     def stream_cycles(self, tiles, k):
         """Cycles of ``tiles`` back-to-back tiles of ``k`` rows, first beat to last row."""
@@ -152,6 +166,30 @@ class SystolicWS:
         fields += [self._act(), self.banks[0], self.banks[1]]
         return np.concatenate([np.asarray(f, np.uint64).reshape(-1) for f in fields])
 
+    def _row(self):
+        """The aligned result row entering the output FIFO in this cycle (de-skewed)."""
+        C = self.C
+        return self.bottom[C - 1 - np.arange(C), np.arange(C)].copy()
+
+    def _advance_array(self):
+        """One advancing edge of the PE grid: products, partial sums, the de-skew."""
+        R, C = self.R, self.C
+        f = self.flags[self.delays]                   # (R, C, 3) at the PE operands
+        valid = f[..., 0].astype(bool)
+        w_in = np.where(f[..., 2].astype(bool), self.banks[1], self.banks[0])
+        a_in = self._act()
+        north = np.zeros((R, C), np.uint64)
+        north[1:] = self.psum()[:-1]
+        if self.fused:
+            new = np.asarray(self.fma(a_in.astype(np.int64), w_in.astype(np.int64),
+                                      north.astype(np.int64))).astype(np.uint64)
+            self.pipe = [new] + self.pipe[:-1]
+        else:
+            self.psum_reg = (north + self.pes.result()) & self.mask
+            self.pes.tick(a_in, w_in, valid, valid)
+        self.bottom[1:] = self.bottom[:-1].copy()
+        self.bottom[0] = self.psum()[R - 1]
+
     def step(self, a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, rst=0):
         """One cycle; returns ``(a_ready, b_ready, c_valid, c_data, c_last)``."""
         R, C = self.R, self.C
@@ -171,29 +209,14 @@ class SystolicWS:
         send = c_valid and bool(c_ready)
         write = advance and bool(arrive[0])
         if write:
-            row = self.bottom[C - 1 - np.arange(C), np.arange(C)].copy()
-            self.slots[self.wptr] = (row, bool(arrive[1]))
+            self.slots[self.wptr] = (self._row(), bool(arrive[1]))
             self.wptr ^= 1
         if send:
             self.rptr ^= 1
         self.count += int(write) - int(send)
         a_last_buf = self.a_buf is not None and self.a_buf[1]
         if advance:
-            f = self.flags[self.delays]                   # (R, C, 3) at the PE operands
-            valid = f[..., 0].astype(bool)
-            w_in = np.where(f[..., 2].astype(bool), self.banks[1], self.banks[0])
-            a_in = self._act()
-            north = np.zeros((R, C), np.uint64)
-            north[1:] = self.psum()[:-1]
-            if self.fused:
-                new = np.asarray(self.fma(a_in.astype(np.int64), w_in.astype(np.int64),
-                                          north.astype(np.int64))).astype(np.uint64)
-                self.pipe = [new] + self.pipe[:-1]
-            else:
-                self.psum_reg = (north + self.pes.result()) & self.mask
-                self.pes.tick(a_in, w_in, valid, valid)
-            self.bottom[1:] = self.bottom[:-1].copy()
-            self.bottom[0] = self.psum()[R - 1]
+            self._advance_array()
             freed = self.flags[self.D]
             if freed[0] and freed[1]:
                 self.bank_busy[int(freed[2])] = False

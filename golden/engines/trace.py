@@ -87,11 +87,12 @@ class TraceModel:
         self._control_reset()
         self.tau = H                                      # steps so far (history before: 0)
         self.seg_start = 0                                # first step after the last reset
-        self.hist_a = np.zeros((H, R), _U)                # the last H steps' lanes and flags
-        self.hist_b = np.zeros((H, C), _U)
+        na, nb = self.engine.a_count, self.engine.b_count
+        self.hist_a = np.zeros((H, na), _U)               # the last H steps' lanes and flags
+        self.hist_b = np.zeros((H, nb), _U)
         self.hist_f = np.zeros((H, 3), bool)
-        self.a_lanes = np.zeros(R, _U)                    # the input registers' lanes
-        self.b_lanes = np.zeros(C, _U)
+        self.a_lanes = np.zeros(na, _U)                   # the input registers' lanes
+        self.b_lanes = np.zeros(nb, _U)
         self.shadow = np.zeros((R, C), _U)
         self.pes = self.engine.pes
         self.pes.reset()
@@ -115,8 +116,8 @@ class TraceModel:
     # --- one block of cycles --------------------------------------------------------------
 
     def run(self, a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, rst):
-        """T cycles: inputs are arrays of length T (``a_data``: T x R lanes, ``b_data``:
-        T x C). Returns a dict of arrays: ``a_ready``, ``b_ready``, ``c_valid``, ``c_last``
+        """T cycles: inputs are arrays of length T (``a_data``: T x ``a_count`` lanes,
+        ``b_data``: T x ``b_count``). Returns a dict of arrays: ``a_ready``, ``b_ready``, ``c_valid``, ``c_last``
         (T), ``c_data`` (T x C, meaningful where ``c_valid``) and ``state`` (T x R*C)."""
         T, R, C = len(a_valid), self.R, self.C
         a_valid, a_last, b_valid, b_last, c_ready, rst = (
@@ -145,6 +146,8 @@ class TraceModel:
             ptr = self.ptr
             c_valid = bool((self.complete >> ptr) & 1)
             out_ar[t], out_br[t], out_cv[t], out_cl[t] = a_ready, b_ready, c_valid, ptr == Rm1
+            if c_valid:
+                emits.append((t, ptr, self.tiles[0]))      # the row the port shows
             if rst[t]:
                 self._control_reset()
                 resets.append(self.tau)
@@ -153,10 +156,9 @@ class TraceModel:
                 steps_f.append((False, False, False))
                 self.tau += 1
                 a_src = b_src = None
-                a_lanes, b_lanes = np.zeros(R, _U), np.zeros(C, _U)
+                a_lanes = np.zeros(self.engine.a_count, _U)
+                b_lanes = np.zeros(self.engine.b_count, _U)
                 continue
-            if c_valid:
-                emits.append((t, ptr, self.tiles[0]))      # the row the port shows
             if c_valid and c_ready[t]:
                 sent = 1 << ptr
                 if ptr == Rm1:
@@ -233,8 +235,9 @@ class TraceModel:
                 return np.zeros((0, width), _U)
             return np.stack([data[s] if isinstance(s, (int, np.integer)) else
                              (np.zeros(width, _U) if s is None else s) for s in steps])
-        pa = np.concatenate([self.hist_a, lanes(steps_a, a_data, R)])
-        pb = np.concatenate([self.hist_b, lanes(steps_b, b_data, C)])
+        eng = self.engine
+        pa = np.concatenate([self.hist_a, lanes(steps_a, a_data, eng.a_count)])
+        pb = np.concatenate([self.hist_b, lanes(steps_b, b_data, eng.b_count)])
         pf = np.concatenate([self.hist_f, np.array(steps_f, bool).reshape(U, 3)])
         self.hist_a, self.hist_b, self.hist_f = pa[-H:], pb[-H:], pf[-H:]
         if U == 0:
@@ -249,10 +252,14 @@ class TraceModel:
         src = steps[:, None, None] - d[None]                       # (U, R, C) step entered
         live = src >= seg[:, None, None]                           # not from before a reset
         idx = src - tau0 + H                                       # index into pa/pb/pf
-        I = np.arange(R)[None, :, None]
-        J = np.arange(C)[None, None, :]
-        a_in = np.where(live, pa[idx, I], 0)
-        b_in = np.where(live, pb[idx, J], 0)
+        # the lanes PE(i, j) reads (with the cube's D: a last axis of D lanes)
+        ia, ib = eng.a_index[None], eng.b_index[None]
+        if eng.group > 1:
+            idx_l, live_l = idx[..., None], live[..., None]
+        else:
+            idx_l, live_l = idx, live
+        a_in = np.where(live_l, pa[idx_l, ia], 0)
+        b_in = np.where(live_l, pb[idx_l, ib], 0)
         f_in = pf[idx] & live[..., None]
         enable, clear = f_in[..., 0], f_in[..., 0] & f_in[..., 1]
         is_reset = np.zeros(U, bool)
@@ -281,7 +288,10 @@ class TraceModel:
         """The integer MAC over U steps: ``acc <- (clear ? 0 : acc) + enable * a * b``
         (modulo 2**64), with the optional input and output registers; a reset zeroes all."""
         U = len(is_reset)
-        p = self._signed(a_in, 0) * self._signed(b_in, 1) * enable          # wraps mod 2**64
+        p = self._signed(a_in, 0) * self._signed(b_in, 1)                   # wraps mod 2**64
+        if p.ndim == 4:                                   # the cube's D products per PE
+            p = p.sum(axis=-1)
+        p = p * enable
         clr = clear.astype(np.int64)
         en = enable.astype(np.int64)
         rs = is_reset[:, None, None]

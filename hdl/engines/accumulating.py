@@ -63,13 +63,18 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
     """
 
     arch = None
+    #: k-slices of a tile per beat (the cube's D; 1 for the others): a beat carries
+    #: ``group`` columns of A and rows of B, and each PE reduces ``group`` products per cycle
+    group = 1
 
     def __init__(self, config):
         self.config = config
         self.rows, self.cols = config.rows, config.cols
-        self.cell_init(config.pe)
+        self.cell_init(config.pe, terms=self.group)
+        self.a_count, self.b_count = self.rows * self.group, self.group * self.cols
         self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
-                       state_lanes=self.rows * self.cols, pe=config.pe)
+                       state_lanes=self.rows * self.cols, pe=config.pe, a_lanes=self.a_count,
+                       b_lanes=self.b_count)
         if config.debug and hasattr(self, "formats"):
             self.formats["dbg_state"] = config.pe.facc.name
 
@@ -94,6 +99,20 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
             "latency": self.latency,
             "tile_cycles": f"K + {self.latency} + {R} - 1",
         }
+        D = self.group
+        if D > 1:
+            info["depth"] = D
+            info["tile"]["a"] = (f"beat t = columns {D}t..{D}t+{D - 1} of the R x K tile of A "
+                                 f"(K padded with zeros to a multiple of {D}), lane i*{D} + d "
+                                 f"= A[i][{D}t + d]")
+            info["tile"]["b"] = (f"beat t = rows {D}t..{D}t+{D - 1} of the K x C tile of B, "
+                                 f"lane d*{C} + j = B[{D}t + d][j]")
+            info["tile"]["last"] = (f"tlast on beat ceil(K/{D})-1 of a and b (either ends the "
+                                    "tile) and on row R-1 of c")
+            # ``group``: a beat carries that many consecutive columns (rows) as a row-major
+            # block; the tile's length is padded with zeros to a multiple of it
+            info["layout"]["a"]["group"] = info["layout"]["b"]["group"] = D
+            info["tile_cycles"] = f"ceil(K/{D}) + {self.latency} + {R} - 1"
         if self.config.debug:
             info["state"] = [{"port": "dbg_state", "field": "acc", "lanes": R * C,
                               "lane": "i*C + j", "meaning": "PE(i, j)'s result port (its "
@@ -113,7 +132,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
 
     def feed(self, m, a_lanes, b_lanes, advance):
         """Registers that carry the accepted beat's lanes to the PEs: ``(A, B)`` with
-        ``A[i][j]``, ``B[i][j]`` the operands PE(i, j) sees (``delay(i, j)`` cycles late)."""
+        ``A[i][j]``, ``B[i][j]`` the operands PE(i, j) sees (``delay(i, j)`` cycles late;
+        with ``group`` D > 1, each the concatenation of its D lanes)."""
         raise NotImplementedError
 
     # --- derived timing --------------------------------------------------------------------
@@ -147,9 +167,9 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         advance = Signal()
         # one input register per operand stream: a beat waits there until the other stream's
         # has arrived too and the array advances. ``tready`` is a function of registers only.
-        R_, wa, wb = R, self.a_shape.width, self.b_shape.width
+        na, nb, wa, wb = self.a_count, self.b_count, self.a_shape.width, self.b_shape.width
         a_full, b_full = Signal(name="a_full"), Signal(name="b_full")
-        a_buf, b_buf = Signal(R_ * wa, name="a_buf"), Signal(C * wb, name="b_buf")
+        a_buf, b_buf = Signal(na * wa, name="a_buf"), Signal(nb * wb, name="b_buf")
         a_buf_last, b_buf_last = Signal(name="a_buf_last"), Signal(name="b_buf_last")
         last = Signal(name="beat_last")          # either stream's tlast ends the tile
         m.d.comb += last.eq(a_buf_last | b_buf_last)
@@ -185,8 +205,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         depth = max(self.delay(i, j) for i in range(R) for j in range(C)) + L
         taps = self._delayed(m, flags, depth, advance, "flags")
 
-        a_lanes = [a_buf[i * wa:(i + 1) * wa] for i in range(R)]
-        b_lanes = [b_buf[j * wb:(j + 1) * wb] for j in range(C)]
+        a_lanes = [a_buf[i * wa:(i + 1) * wa] for i in range(na)]
+        b_lanes = [b_buf[j * wb:(j + 1) * wb] for j in range(nb)]
         A, B = self.feed(m, a_lanes, b_lanes, advance)
 
         # the PE grid: one module, instantiated R*C times

@@ -25,9 +25,9 @@ from tpegen import registry
 __all__ = ["PeCell", "cell_name"]
 
 
-def cell_name(pe_config):
-    """Verilog module name of the PE cell of ``pe_config``."""
-    return f"{pe_config.name}_ce"
+def cell_name(pe_config, terms=1):
+    """Verilog module name of the PE cell of ``pe_config`` (with ``terms`` products)."""
+    return f"{pe_config.name}" + (f"_t{terms}" if terms > 1 else "") + "_ce"
 
 
 class PeCell(wiring.Component):
@@ -37,11 +37,14 @@ class PeCell(wiring.Component):
     ----------
     pe_config : Config
         Any accumulator configuration (``mac``, ``fmac``, ``lmac``).
+    terms : int
+        Products per cycle (``mac`` only: :class:`hdl.mac.Mac`'s ``terms``; its ``a`` and
+        ``b`` are then arrays of ``terms`` lanes).
     """
 
-    def __init__(self, pe_config):
+    def __init__(self, pe_config, *, terms=1):
         self.config = pe_config
-        self.pe = registry.elaborate(pe_config)
+        self.pe = registry.elaborate(pe_config, **({"terms": terms} if terms > 1 else {}))
         # the PE's inputs and its result; other outputs (a carry-save MAC's sum and carry)
         # stay inside the cell, so that R*C instances do not leave them unconnected
         self.pe_members = {n: m for n, m in self.pe.signature.members.items()

@@ -21,31 +21,35 @@ __all__ = ["GemmInterface", "chain"]
 class GemmInterface:
     """The engines' shared interface (see the module docstring)."""
 
-    def cell_init(self, cell_config):
-        """The PE cell of ``cell_config`` (converted once, instantiated by name: ``parts``)
-        and the shapes of its ``a``, ``b`` and ``result``."""
+    def cell_init(self, cell_config, terms=1):
+        """The PE cell of ``cell_config`` with ``terms`` products (converted once,
+        instantiated by name: ``parts``) and the shapes of its ``a``, ``b`` (one lane's,
+        ``a_shape``/``b_shape``) and ``result``."""
         from amaranth.hdl import Shape
 
         from .cell import PeCell, cell_name
-        self.cell = PeCell(cell_config)
-        self.cell_name = cell_name(cell_config)
+        self.cell = PeCell(cell_config, terms=terms)
+        self.cell_name = cell_name(cell_config, terms)
         #: the modules converted on their own (one file each), instantiated by name
         self.parts = [(self.cell_name, self.cell)]
         members = self.cell.pe_members
-        self.a_shape, self.b_shape, self.r_shape = (Shape.cast(members[n].shape)
-                                                    for n in ("a", "b", "result"))
+        self.a_shape, self.b_shape, self.r_shape = (
+            Shape.cast(getattr(members[n].shape, "elem_shape", members[n].shape))
+            for n in ("a", "b", "result"))
 
-    def gemm_init(self, *, a_shape, b_shape, r_shape, state_lanes, pe):
-        """Declare the members (``a``: R lanes of ``a_shape``, ``b`` and ``c``: C lanes;
-        ``dbg_state``: ``state_lanes`` lanes of ``r_shape`` when ``config.debug``), then the
-        roles, streams (``c``'s latency: :attr:`latency`) and formats of ``pe`` (FP PEs)."""
+    def gemm_init(self, *, a_shape, b_shape, r_shape, state_lanes, pe, a_lanes=None,
+                  b_lanes=None, c_lanes=None):
+        """Declare the members (``a``: ``a_lanes`` lanes of ``a_shape``, default R; ``b``
+        and ``c``: ``b_lanes``/``c_lanes``, default C; ``dbg_state``: ``state_lanes`` lanes
+        of ``r_shape`` when ``config.debug``), then the roles, streams (``c``'s latency:
+        :attr:`latency`) and formats of ``pe`` (FP PEs)."""
         R, C = self.rows, self.cols
         members = {
-            "s_axis_a_tdata": In(data.ArrayLayout(a_shape, R)),
+            "s_axis_a_tdata": In(data.ArrayLayout(a_shape, a_lanes or R)),
             "s_axis_a_tvalid": In(1), "s_axis_a_tready": Out(1), "s_axis_a_tlast": In(1),
-            "s_axis_b_tdata": In(data.ArrayLayout(b_shape, C)),
+            "s_axis_b_tdata": In(data.ArrayLayout(b_shape, b_lanes or C)),
             "s_axis_b_tvalid": In(1), "s_axis_b_tready": Out(1), "s_axis_b_tlast": In(1),
-            "m_axis_c_tdata": Out(data.ArrayLayout(r_shape, C)),
+            "m_axis_c_tdata": Out(data.ArrayLayout(r_shape, c_lanes or C)),
             "m_axis_c_tvalid": Out(1), "m_axis_c_tready": In(1), "m_axis_c_tlast": Out(1),
         }
         if self.config.debug:

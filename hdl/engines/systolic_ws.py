@@ -106,6 +106,8 @@ dbg_state : Out(ArrayLayout(result, F*R*C)), only with ``debug``
     the MAC, 4 with the FMAC; :attr:`SystolicWS.engine_info` lists them.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape, Signal
 from amaranth.lib import wiring
 
@@ -129,6 +131,8 @@ class SystolicWS(GemmInterface, wiring.Component):
     def __init__(self, config):
         self.config = config
         self.rows, self.cols = config.rows, config.cols
+        #: the weight tile's rows and columns (the array's R x C here)
+        self.wrows, self.wcols = self.rows, self.cols
         pe = config.pe
         self.fused = pe.kind != "mac"
         self.cell_config = pe.fma if self.fused else pe
@@ -159,7 +163,7 @@ class SystolicWS(GemmInterface, wiring.Component):
     @property
     def free_delay(self):
         """``D``: from a tile's last beat's acceptance to its passing PE(R-1, C-1)."""
-        return self.delay(self.rows - 1, self.cols - 1)
+        return self.delay(self.wrows - 1, self.wcols - 1)
 
     @property
     def out_delay(self):
@@ -222,9 +226,21 @@ class SystolicWS(GemmInterface, wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        R, C, h = self.rows, self.cols, self.hop
-        wa, wb, wr = self.a_shape.width, self.b_shape.width, self.r_shape.width
         advance = Signal()
+        front = self._front(m, advance)
+        row, fields = self._grid(m, front, advance)
+        self._fifo(m, row, front.taps[self.out_delay], advance)
+        if self.config.debug:
+            wr = self.r_shape.width
+            m.d.comb += self.dbg_state.eq(Cat(*(self._lane(v, wr) for f in fields for v in f)))
+        return m
+
+    def _front(self, m, advance):
+        """The input registers, the double-buffered weight banks and their loader, and the
+        flags (valid, last, bank) of the beat accepted ``d`` advancing cycles ago
+        (``taps[d]``); what the PEs need, as attributes of the returned namespace."""
+        R, C = self.wrows, self.wcols
+        wa, wb = self.a_shape.width, self.b_shape.width
 
         # --- input registers ---
         a_full, b_full = Signal(name="a_full"), Signal(name="b_full")
@@ -293,6 +309,13 @@ class SystolicWS(GemmInterface, wiring.Component):
         m.d.comb += used.eq(Cat(accept & a_buf_last & (a_bank == n) for n in range(2)))
         m.d.sync += [bank_busy.eq((bank_busy & ~free) | set_full),
                      bank_ready.eq((bank_ready & ~used) | set_full)]
+        return SimpleNamespace(a_buf=a_buf, banks=banks, taps=taps)
+
+    def _grid(self, m, front, advance):
+        """The PEs: the aligned result row (C values) and the ``dbg_state`` fields."""
+        R, C, h = self.wrows, self.wcols, self.hop
+        wa, wb, wr = self.a_shape.width, self.b_shape.width, self.r_shape.width
+        a_buf, banks, taps = front.a_buf, front.banks, front.taps
 
         # --- activations: lane k skewed by h*k, then one register per PE eastward ---
         def chain(value, length, name):
@@ -307,13 +330,11 @@ class SystolicWS(GemmInterface, wiring.Component):
         # --- the PE grid ---
         results = [[Signal(wr, name=f"pe_result_{k}_{j}") for j in range(C)] for k in range(R)]
         psum = [[None] * C for _ in range(R)]
-        weights = [[None] * C for _ in range(R)]
         for k in range(R):
             for j in range(C):
                 f = taps[self.delay(k, j)]
                 w = Signal(wb, name=f"w_{k}_{j}")
                 m.d.comb += w.eq(Mux(f[2], banks[1][k][j], banks[0][k][j]))
-                weights[k][j] = w
                 ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal(), "i_ce": advance,
                          "i_a": A[k][j], "i_b": w, "o_result": results[k][j]}
                 north = psum[k - 1][j] if k else Const(0, wr)
@@ -328,10 +349,19 @@ class SystolicWS(GemmInterface, wiring.Component):
                     psum[k][j] = reg
                 m.submodules[f"pe_{k}_{j}"] = Instance(self.cell_name, **ports)
 
-        # --- de-skew of the bottom row, then a two-row output FIFO ---
+        # --- de-skew of the bottom row ---
         row = [chain(psum[R - 1][j], C - 1 - j, f"deskew_{j}")[-1] if j < C - 1
                else psum[R - 1][j] for j in range(C)]
-        arrive = taps[self.out_delay]
+        fields = [[psum[k][j] for k in range(R) for j in range(C)]]
+        if not self.fused:
+            fields.append([results[k][j] for k in range(R) for j in range(C)])
+        fields.append([A[k][j] for k in range(R) for j in range(C)])
+        fields += [[banks[n][k][j] for k in range(R) for j in range(C)] for n in range(2)]
+        return row, fields
+
+    def _fifo(self, m, row, arrive, advance):
+        """The two-row output FIFO; ``advance`` is low when a row would enter it full."""
+        C, wr = len(row), self.r_shape.width
         slots = [Signal(C * wr + 1, name=f"out_slot{n}") for n in range(2)]
         count = Signal(range(3), name="out_count")
         wptr, rptr = Signal(name="out_wptr"), Signal(name="out_rptr")
@@ -357,12 +387,3 @@ class SystolicWS(GemmInterface, wiring.Component):
             m.d.sync += count.eq(count + 1)
         with m.Elif(send & ~write):
             m.d.sync += count.eq(count - 1)
-
-        if self.config.debug:
-            fields = [[psum[k][j] for k in range(R) for j in range(C)]]
-            if not self.fused:
-                fields.append([results[k][j] for k in range(R) for j in range(C)])
-            fields.append([A[k][j] for k in range(R) for j in range(C)])
-            fields += [[banks[n][k][j] for k in range(R) for j in range(C)] for n in range(2)]
-            m.d.comb += self.dbg_state.eq(Cat(*(self._lane(v, wr) for f in fields for v in f)))
-        return m
