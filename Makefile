@@ -71,8 +71,11 @@ demo-mac: setup
 	$(TPEGEN) synth $(DEMO) --flows asic,ecp5,ice40 --json
 	$(TPEGEN) report $(DEMO)
 
+# --dist loadgroup: the tests that share one simulator build (xdist_group) run on one worker;
+# every other test is handed out alone, in the order testbenches/conftest.py sorts them
+# (costliest first; --no-loadscope-reorder keeps that order).
 test: setup
-	$(PY) -m pytest -n $(JOBS) testbenches
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder testbenches
 
 # The fast tier for the inner loop (under 3 minutes once the simulator builds are cached):
 # every fast test, and representative cases of the slow files (testbenches/conftest.py,

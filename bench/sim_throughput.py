@@ -8,7 +8,8 @@ corners and a reset. Each cycle checks ``result`` and the carry-save invariant a
 golden model. The rate is the testbench's own (simulated cycles / wall time of the run,
 build excluded); the build time is printed separately.
 
-Then the 16x16 systolic-os engine (int8 and bf16 PEs), in PE-cycles checked per second:
+Then the 16x16 systolic-os engine (int8 and bf16 PEs; ``--pe behavioural``: the int8 PE
+``acc + a*b``), in PE-cycles checked per second:
 R*C x the cycles in which every bit of every PE's state (``dbg_state``) and every output was
 compared with the golden model (``golden/engines/trace.py``'s TraceModel, fed the *observed*
 inputs); time = wall time from the first stimulus cycle to the last compare, build excluded.
@@ -53,9 +54,11 @@ def _load():
     return out[out.find("load average"):] if "load average" in out else out
 
 
-def _engine_configs():
+def _engine_configs(pe="booth4"):
     from tpegen.config import EngineConfig, FMacConfig
-    int8 = MacConfig(a_width=8, b_width=8, a_signed=True, b_signed=True, acc_width=32)
+    int8 = MacConfig(a_width=8, b_width=8, a_signed=True, b_signed=True, acc_width=32,
+                     **({"mult": "behavioural", "accumulate": "cpa"} if pe == "behavioural"
+                        else {}))
     return {"int8": EngineConfig(rows=16, cols=16, debug=True, pe=int8),
             "bf16": EngineConfig(rows=16, cols=16, debug=True,
                                  pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32"))}
@@ -85,8 +88,8 @@ def engine_bench(args):
 
     from bench.engine_trace import cocotb_mode, common, trace_mode
     from tpegen import registry
-    root = REPO / "build" / "bench" / "engine"
-    configs = _engine_configs()
+    root = REPO / "build" / "bench" / ("engine" if args.pe == "booth4" else f"engine_{args.pe}")
+    configs = _engine_configs(args.pe)
     designs = {k: common.prepare_design(c, root / k / "design", FAULT_PE)
                for k, c in configs.items()}
     PE = {k: c.rows * c.cols for k, c in configs.items()}
@@ -94,9 +97,12 @@ def engine_bench(args):
     # simulation); --hier-builds: the PE as a hierarchical block (fast build, slow simulation)
     tag = "hier" if args.hier_builds else "flat"
     cdir = {k: root / k / f"cocotb_{tag}" for k in designs}
+    # the behavioural int8 PE is small enough to compile at -O2; bf16 and booth4 at -O0
+    opt = {k: "-O2" if args.pe == "behavioural" and k == "int8" else "-O0" for k in designs}
     for k in designs:
-        cocotb_mode.build(designs[k], cdir[k], hier=args.hier_builds)
-    exe = trace_mode.build(designs["int8"], root / "int8" / f"trace_{tag}", hier=args.hier_builds)
+        cocotb_mode.build(designs[k], cdir[k], hier=args.hier_builds, opt=opt[k])
+    exe = trace_mode.build(designs["int8"], root / "int8" / f"trace_{tag}", hier=args.hier_builds,
+                           opt=opt["int8"])
 
     # --- the planted fault, in every mode, before any figure -----------------------------
     # cocotb: the clock's first rising edge is at time 0 and the first checked cycle pairs
@@ -198,6 +204,9 @@ def main():
     parser.add_argument("--bf16-cycles", type=int, default=None)
     parser.add_argument("--trace-cycles", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=2, help="runs per engine figure")
+    parser.add_argument("--pe", choices=("booth4", "behavioural"), default="booth4",
+                        help="the int8 PE: booth4 + dadda + carry-save (tpegen's, default) or "
+                             "behavioural (acc + a*b; compiled at -O2)")
     parser.add_argument("--hier-builds", action="store_true",
                         help="build the PE as a Verilator hierarchical block (fast build, "
                              "slow simulation)")

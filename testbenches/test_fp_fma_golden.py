@@ -11,6 +11,7 @@ with flushing; every pair against ml_dtypes decoding and numpy arithmetic (exact
 for fp16 and fp32 accumulators; and the accumulating model against float64 sums."""
 
 from fractions import Fraction
+from functools import lru_cache
 
 import ml_dtypes
 import numpy as np
@@ -179,6 +180,15 @@ E4, E5 = FORMATS["e4m3fn"], FORMATS["e5m2"]
 FP16_ADDENDS = [0x0000, 0x8000, 0x0001, 0x83FF, 0x3C00, 0xB555, 0xFBFF, 0x7C00, 0x7E00]
 
 
+@lru_cache(maxsize=None)
+def _decoded(bits, fmt, subnormals=True):
+    """``decode`` of the reference, memoized: the every-pair loops decode each of the 256
+    patterns of ``a`` and ``b`` (and each addend of the set) thousands of times. ``decode`` is
+    a pure function of its arguments and returns a frozen :class:`Value`, so the cache changes
+    no result; the model under test (``fma``) still decodes on its own every time."""
+    return decode(bits, fmt, subnormals=subnormals)
+
+
 def _reference(a, b, c, fa, fb, facc, rounding="rne", subnormals=True):
     """``decode(a, fa) * decode(b, fb) + decode(c, facc)``, exactly, rounded once into
     ``facc`` by ``encode``; IEEE 754's special cases written out here: NaN in, ``0 * inf`` and
@@ -186,10 +196,10 @@ def _reference(a, b, c, fa, fb, facc, rounding="rne", subnormals=True):
     inf (IEEE formats; RTZ: the largest finite) or saturates (formats without inf)."""
     opts = dict(rounding=rounding, subnormals=subnormals,
                 overflow="inf" if facc.has_inf else "saturate")
-    va = decode(a, fa, subnormals=subnormals)
-    vb = decode(b, fb, subnormals=subnormals)
-    vc = decode(c, facc, subnormals=subnormals)
-    nan = encode(Value("nan", 0), facc, **opts)
+    va = _decoded(a, fa, subnormals)
+    vb = _decoded(b, fb, subnormals)
+    vc = _decoded(c, facc, subnormals)
+    nan = _encoded_special("nan", 0, facc, rounding, subnormals)
     sign = va.sign ^ vb.sign
     kinds = {va.kind, vb.kind}
     if "nan" in kinds or vc.kind == "nan":
@@ -197,7 +207,7 @@ def _reference(a, b, c, fa, fb, facc, rounding="rne", subnormals=True):
     if "inf" in kinds:
         if "zero" in kinds or (vc.kind == "inf" and vc.sign != sign):
             return nan
-        return encode(Value("inf", sign), facc, **opts)
+        return _encoded_special("inf", sign, facc, rounding, subnormals)
     if vc.kind == "inf":
         return encode(vc, facc, **opts)
     product = va.exact * vb.exact
@@ -208,9 +218,16 @@ def _reference(a, b, c, fa, fb, facc, rounding="rne", subnormals=True):
     return encode(total, facc, **opts)
 
 
+@lru_cache(maxsize=None)
+def _encoded_special(kind, sign, facc, rounding, subnormals):
+    """``encode(Value(kind, sign), facc, ...)`` for NaN and inf (memoized, a pure function)."""
+    return encode(Value(kind, sign), facc, rounding=rounding, subnormals=subnormals,
+                  overflow="inf" if facc.has_inf else "saturate")
+
+
 def _cancel(a, b, fa, fb, facc):
     """The addend that cancels ``a*b`` as far as ``facc`` allows (a zero for specials)."""
-    va, vb = decode(a, fa), decode(b, fb)
+    va, vb = _decoded(a, fa), _decoded(b, fb)
     if va.kind != "finite" or vb.kind != "finite":
         return 0
     return encode(-(va.exact * vb.exact), facc, rounding="rtz", overflow="saturate")

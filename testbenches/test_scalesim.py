@@ -155,7 +155,12 @@ def _tile_timing(build_dir):
         return out["tile_first"].tolist(), out["tile_end"].tolist()
 
 
-@pytest.mark.parametrize("arch", list(CONFIGS))
+#: The OS design's users share its build (one worker under ``--dist loadgroup``).
+OS_GROUP = pytest.mark.xdist_group("scalesim_os")
+
+
+@pytest.mark.parametrize("arch", [pytest.param("systolic-os", marks=OS_GROUP),
+                                  "systolic-ws"])
 def test_against_scalesim(arch, build_root, tmp_path, monkeypatch):
     require("verilator")
     config = CONFIGS[arch]
@@ -230,6 +235,7 @@ def test_against_scalesim(arch, build_root, tmp_path, monkeypatch):
         pytest.skip(message)
 
 
+@OS_GROUP
 def test_bad_schedule_raises_parameter_error(build_root):
     design = _design(CONFIGS["systolic-os"], build_root)
     with pytest.raises(ParameterError, match="schedule='overlap' is not allowed"):

@@ -35,9 +35,9 @@ def _public_ports(manifest, build_dir):
     return path
 
 
-def build(manifest, build_dir, log=print, hier=False):
+def build(manifest, build_dir, log=print, hier=False, opt="-O0"):
     """``hier``: the PE as a Verilator hierarchical block (fast build, slow simulation);
-    otherwise flat, with the C++ compiled at -O0 (see trace_mode.build)."""
+    otherwise flat, with the C++ compiled at ``opt`` (see trace_mode.build)."""
 
     from tpegen.harness import _prepare_env
     _prepare_env("verilator")
@@ -48,11 +48,11 @@ def build(manifest, build_dir, log=print, hier=False):
     sources = [base / f["path"] for f in manifest["files"]
                if f["type"] == "verilator-waivers"] + [_public_ports(manifest, build_dir)] \
         + ([no_inline_file(manifest, build_dir)] if hier else []) + vfiles
-    if not hier and "OPT_FAST=-O0" not in os.environ.get("MAKEFLAGS", ""):
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "")
-                                   + " OPT_FAST=-O0 OPT_SLOW=-O0").strip()
+    flags = " ".join(w for w in os.environ.get("MAKEFLAGS", "").split()
+                     if not w.startswith(("OPT_FAST=", "OPT_SLOW=")))
+    os.environ["MAKEFLAGS"] = flags if hier else f"{flags} OPT_FAST={opt} OPT_SLOW={opt}".strip()
     runner = _runner()
-    key = str([(str(p), Path(p).stat().st_mtime_ns) for p in sources] + [hier])
+    key = str([(str(p), Path(p).stat().st_mtime_ns) for p in sources] + [hier, opt])
     stamp = Path(build_dir) / "bench_stamp"
     if (Path(build_dir) / manifest["top"]).exists() and stamp.exists() \
             and stamp.read_text() == key:

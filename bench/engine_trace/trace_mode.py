@@ -25,11 +25,11 @@ def sizes(manifest):
             _nbytes(g["state"]["width"]))
 
 
-def build(manifest, build_dir, log=print, hier=False):
+def build(manifest, build_dir, log=print, hier=False, opt="-O0"):
     """Build the harness binary (once per design text); returns its path. ``hier``: the PE
     as a Verilator hierarchical block (a fast build, a slow simulation); otherwise flat
     (Verilator emits every PE instance's logic: ~60 MB of C++ for 16x16 booth4/dadda PEs),
-    compiled at -O0 so that it builds in minutes."""
+    compiled at ``opt`` (-O0 so that the gate-level PEs build in minutes)."""
     from tpegen import tools
     env = tools.verilator_env()
     base = Path(manifest["_path"]).parent
@@ -40,13 +40,13 @@ def build(manifest, build_dir, log=print, hier=False):
         waivers.append(no_inline_file(manifest, build_dir))
     exe = build_dir / "Vbench"
     stamp = build_dir / "stamp"
-    key = str([p.stat().st_mtime_ns for p in vfiles + [HERE / "harness.cpp"]])
+    key = str([p.stat().st_mtime_ns for p in vfiles + [HERE / "harness.cpp"]] + [opt])
     if exe.exists() and stamp.exists() and stamp.read_text() == key:
         return exe
     build_dir.mkdir(parents=True, exist_ok=True)
     A, B, C, S = sizes(manifest)
     cmd = ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3",
-           *(["--hierarchical"] if hier else ["-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0"]),
+           *(["--hierarchical"] if hier else ["-MAKEFLAGS", f"OPT_FAST={opt} OPT_SLOW={opt}"]),
            "--x-assign", "fast",
            "--x-initial", "fast", "--prefix", "Vtop", "--top-module", manifest["top"],
            "--Mdir", str(build_dir), "-o", "Vbench",
