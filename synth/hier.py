@@ -424,7 +424,8 @@ def hier_asic(manifest, vfiles, workdir, *, booth, period_ns):
     flat flow's ``asic`` report plus ``method``, ``pe`` and ``top``."""
     eng = manifest["engine"]
     pe_module, top = eng["pe_module"], manifest["top"]
-    n = int(eng["rows"]) * int(eng["cols"])
+    # PE instances: the manifest says (the adder tree has N, not N*K); else R*C
+    n = int(eng.get("pe_instances", int(eng["rows"]) * int(eng["cols"])))
     workdir = Path(workdir)
     char = characterize(pe_module, vfiles, workdir / "pe", booth=booth, period_ns=period_ns)
     model = write_model(char, workdir / f"{pe_module}.model.lib")

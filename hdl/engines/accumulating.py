@@ -84,7 +84,7 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         R, C = self.rows, self.cols
         info = {
             "arch": self.arch, "rows": R, "cols": C, "pe": self.config.pe.kind,
-            "pe_module": self.cell_name, "pe_latency": self.pe_latency,
+            "pe_module": self.cell_name, "pe_latency": self.pe_latency, "pe_instances": R * C,
             "tile": {"a": "beat k = column k of the R x K tile of A, lane i = A[i][k]",
                      "b": "beat k = row k of the K x C tile of B, lane j = B[k][j]",
                      "c": "R beats per tile, beat i = row i of C = A x B, lane j = C[i][j]",

@@ -93,7 +93,7 @@ class AdderTree(SystolicWS):
         info = {
             "arch": self.arch, "rows": N, "cols": K, "units": N, "inputs": K,
             "pe": self.config.pe.kind, "pe_module": self.cell_name,
-            "pe_latency": self.pe_latency,
+            "pe_latency": self.pe_latency, "pe_instances": N,
             "tile": {"b": "first: K = cols beats, beat k = row k of the K x N tile of B (the "
                           "weights), lane n = B[k][n]",
                      "a": "then M >= 1 beats, beat m = row m of the M x K tile of A, "

@@ -185,7 +185,7 @@ class SystolicWS(GemmInterface, wiring.Component):
         R, C = self.rows, self.cols
         info = {
             "arch": self.arch, "rows": R, "cols": C, "pe": self.config.pe.kind,
-            "pe_module": self.cell_name, "pe_latency": self.pe_latency,
+            "pe_module": self.cell_name, "pe_latency": self.pe_latency, "pe_instances": R * C,
             "tile": {"b": "first: R beats, beat k = row k of the R x C tile of B (the "
                           "weights), lane j = B[k][j]",
                      "a": "then M >= 1 beats, beat m = row m of the M x R tile of A, "
