@@ -56,10 +56,6 @@ def shape_of(arch, n):
     return EXTRA.get(arch, {}).get(n, (n, n, 1))
 
 
-def macs_per_cycle(arch, rows, cols, depth):
-    return rows * cols * depth
-
-
 def run_one(arch, n, pe_label, pe, *, pnr, part, hier_check):
     rows, cols, depth = shape_of(arch, n)
     config = EngineConfig(arch=arch, rows=rows, cols=cols, depth=depth, pe=pe)
@@ -73,7 +69,7 @@ def run_one(arch, n, pe_label, pe, *, pnr, part, hier_check):
         dims = f"N={rows} K={cols}"
     report["label"] = f"{arch} {dims} {pe_label}"
     report["arch"], report["n"], report["pe_label"] = arch, n, pe_label
-    report["macs"] = macs_per_cycle(arch, rows, cols, depth)
+    report["macs"] = rows * cols * depth            # R*C, cube R*C*D, tree N*K
     a = report["asic"]
     report["area_eff"] = report["macs"] / (a["critical_path_ns"] * 1e-9) / a["area_um2"]
     return report

@@ -38,7 +38,6 @@ def _mac(latency=1, **kw):
 def _stream(model, rng, tiles, *, bubble, ready, resets=(), limit=20000):
     """Drive ``tiles`` [(A, B)] through the per-cycle model with random bubbles and
     backpressure; return the per-cycle inputs, outputs and states, and the result rows."""
-    R, C = model.R, model.C
     abeats = [(a, t == len(model.a_beats(A)) - 1) for A, B in tiles
               for t, a in enumerate(model.a_beats(A))]
     bbeats = [(b, t == len(model.b_beats(B)) - 1) for A, B in tiles

@@ -272,15 +272,10 @@ def _vlmac(cfg, shape):
 
 
 def _engine_model(cfg):
-    from golden.engines import engine
+    from golden.engines import engine, pe_shape
     terms = cfg.terms
-    return engine(cfg, vector_model(cfg.pe, engine_pe_shape(cfg),
+    return engine(cfg, vector_model(cfg.pe, pe_shape(cfg),
                                     **({"terms": terms} if terms > 1 else {})))
-
-
-def engine_pe_shape(cfg):
-    """The shape of an engine's PE array: R x C (adder-tree: its N units, ``(rows,)``)."""
-    return (cfg.rows,) if cfg.arch == "adder-tree" else (cfg.rows, cfg.cols)
 
 
 _ACC = ("a", "b", "clear", "enable")

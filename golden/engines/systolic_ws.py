@@ -192,7 +192,7 @@ class SystolicWS:
 
     def step(self, a_valid, a_last, a_data, b_valid, b_last, b_data, c_ready, rst=0):
         """One cycle; returns ``(a_ready, b_ready, c_valid, c_data, c_last)``."""
-        R, C = self.R, self.C
+        R = self.R
         arrive = self.flags[self.E]
         advance = not (arrive[0] and self.count == 2)
         accept = advance and self.a_buf is not None and self.bank_ready[self.a_bank]

@@ -129,7 +129,7 @@ class TraceModel:
         emits = []                                        # (cycle, row, tile's last step)
         steps_a, steps_b, steps_f, resets = [], [], [], []
         tau0 = self.tau
-        spacing, rowmask, Rm1 = self.spacing, self.rowmask, R - 1
+        spacing, Rm1 = self.spacing, R - 1
         cap0, capc = self.cap0, self.capc
         hmask = (1 << (self.H + 1)) - 1
         a_src = b_src = None                              # trace cycle whose lanes are held

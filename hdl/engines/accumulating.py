@@ -44,11 +44,11 @@ dbg_state : Out(ArrayLayout(result, R*C)), only with ``debug``
     Every PE's ``result`` (its accumulator), lane ``i*C + j`` = PE(i, j).
 """
 
-from amaranth.hdl import (Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape,
+from amaranth.hdl import (Array, Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal,
                           Signal)
 from amaranth.lib import wiring
 
-from .interface import GemmInterface
+from .interface import GemmInterface, state_entry
 
 __all__ = ["AccumulatingEngine"]
 
@@ -114,9 +114,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
             info["layout"]["a"]["group"] = info["layout"]["b"]["group"] = D
             info["tile_cycles"] = f"ceil(K/{D}) + {self.latency} + {R} - 1"
         if self.config.debug:
-            info["state"] = [{"port": "dbg_state", "field": "acc", "lanes": R * C,
-                              "lane": "i*C + j", "meaning": "PE(i, j)'s result port (its "
-                              "accumulator C[i][j]), in the current cycle"}]
+            info["state"] = [state_entry("acc", R * C, "i*C + j", "PE(i, j)'s result port "
+                                         "(its accumulator C[i][j]), in the current cycle")]
         return info
 
     # --- geometry (subclasses) -----------------------------------------------------------

@@ -40,6 +40,7 @@ dbg_state : Out(ArrayLayout(result, N + 2*K*N)), only with ``debug``
 
 from amaranth.hdl import Cat, ClockSignal, Instance, Mux, ResetSignal, Signal
 
+from .interface import state_entry
 from .systolic_ws import SystolicWS
 
 __all__ = ["AdderTree"]
@@ -113,14 +114,12 @@ class AdderTree(SystolicWS):
             "tile_cycles": f"{K} + M + {self.out_delay + 2}",
         }
         if self.config.debug:
-            info["state"] = [
-                {"port": "dbg_state", "field": "acc", "lanes": N, "lane": "n",
-                 "meaning": "unit n's result (its tree-and-accumulator register), in the "
-                            "current cycle"}] + [
-                {"port": "dbg_state", "field": f"w{b}", "lanes": K * N,
-                 "lane": f"{N + b * K * N} + k*{N} + n",
-                 "meaning": f"weight bank {b}'s B[k][n], in the current cycle "
-                            "(zero-extended to the result width)"} for b in range(2)]
+            info["state"] = [state_entry("acc", N, "n", "unit n's result (its "
+                                         "tree-and-accumulator register), in the current "
+                                         "cycle")] + [
+                state_entry(f"w{b}", K * N, f"{N + b * K * N} + k*{N} + n",
+                            f"weight bank {b}'s B[k][n], in the current cycle "
+                            "(zero-extended to the result width)") for b in range(2)]
         return info
 
     # --- elaboration -----------------------------------------------------------------------

@@ -9,13 +9,15 @@ GemmInterface
     streams and the lane formats.
 chain
     A chain of registers clock-enabled by ``advance``.
+state_entry
+    One field of the manifest's ``engine.state`` (the ``dbg_state`` readout).
 """
 
 from amaranth.hdl import Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["GemmInterface", "chain"]
+__all__ = ["GemmInterface", "chain", "state_entry"]
 
 
 class GemmInterface:
@@ -80,3 +82,10 @@ def chain(m, value, length, name, advance):
             m.d.sync += reg.eq(value if n == 0 else out[-1])
         out.append(reg)
     return out
+
+
+def state_entry(field, lanes, lane, meaning):
+    """One ``engine.state`` entry: ``field`` occupies ``lanes`` lanes of ``dbg_state``, lane
+    index ``lane`` (a formula), showing ``meaning``."""
+    return {"port": "dbg_state", "field": field, "lanes": lanes, "lane": lane,
+            "meaning": meaning}

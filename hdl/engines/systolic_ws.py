@@ -108,10 +108,10 @@ dbg_state : Out(ArrayLayout(result, F*R*C)), only with ``debug``
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Shape, Signal
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 
-from .interface import GemmInterface
+from .interface import GemmInterface, state_entry
 from .interface import chain as chain_registers
 
 __all__ = ["SystolicWS"]
@@ -209,10 +209,9 @@ class SystolicWS(GemmInterface, wiring.Component):
                        "pe": "PE(k, j)'s result port (the MAC: the product a*w)",
                        "act": "the activation at PE(k, j)'s operand input",
                        "w0": "PE(k, j)'s weight bank 0", "w1": "PE(k, j)'s weight bank 1"}
-            info["state"] = [{"port": "dbg_state", "field": f, "lanes": R * C,
-                              "lane": f"{n * R * C} + k*C + j",
-                              "meaning": meaning[f] + ", in the current cycle "
-                                                      "(zero-extended to the result width)"}
+            info["state"] = [state_entry(f, R * C, f"{n * R * C} + k*C + j",
+                                         meaning[f] + ", in the current cycle "
+                                         "(zero-extended to the result width)")
                              for n, f in enumerate(self.state_fields)]
         return info
 
