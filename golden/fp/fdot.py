@@ -63,9 +63,10 @@ def _term(v, fmt):
     if v.kind == "zero" or v.magnitude == 0:
         return v.sign, 0, 0
     m = v.magnitude
-    lsb = max(fmt.emin, m.numerator.bit_length() - m.denominator.bit_length()
-              - (1 if Fraction(2) ** (m.numerator.bit_length() - m.denominator.bit_length())
-                 > m else 0)) - fmt.man_bits
+    e = m.numerator.bit_length() - m.denominator.bit_length()     # 2**e <= m < 2**(e+1)
+    if Fraction(2) ** e > m:
+        e -= 1
+    lsb = max(fmt.emin, e) - fmt.man_bits                        # subnormals: emin
     sig = m / Fraction(2) ** lsb
     assert sig.denominator == 1
     return v.sign, int(sig), lsb
