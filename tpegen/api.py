@@ -14,7 +14,7 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from . import registry
-from .manifest import build_manifest, read_manifest, write_manifest
+from .manifest import build_manifest, read_manifest, write_if_changed, write_manifest
 from .params import ParameterError
 
 __all__ = ["generate", "elaborate", "load", "lint", "test", "prove", "synth", "verilog_text"]
@@ -45,10 +45,10 @@ def generate(config, outdir):
     files = []
     for name, text in texts:
         vfile = outdir / f"{name}.v"
-        _write(vfile, text)
+        write_if_changed(vfile, text)
         others = [t for n, t in texts if n != name]
         wfile = outdir / f"{name}.vlt"
-        _write(wfile, waivers(text, vfile.name, others=others))
+        write_if_changed(wfile, waivers(text, vfile.name, others=others))
         files += [{"path": vfile.name, "type": "verilog"},
                   {"path": wfile.name, "type": "verilator-waivers"}]
     files.sort(key=lambda f: f["type"] != "verilog")     # the top's Verilog first
@@ -57,13 +57,6 @@ def generate(config, outdir):
     path = outdir / f"{config.name}.json"
     write_manifest(manifest, path)
     return path
-
-
-def _write(path, text):
-    """Write ``text`` unless the file already holds it: an unchanged design keeps its
-    timestamps, so a simulator build of it is reused (the inner test loop)."""
-    if not (path.exists() and path.read_text() == text):
-        path.write_text(text)
 
 
 def load(design):

@@ -55,6 +55,7 @@ import subprocess
 from pathlib import Path
 
 from . import tools
+from .manifest import write_if_changed
 
 __all__ = ["Waiver", "LintResult", "analyze", "waivers", "write_waivers", "lint"]
 
@@ -849,8 +850,8 @@ def write_waivers(vfile, vlt=None, *, others=()):
     ``others``: paths of the design's other Verilog files (see :func:`waivers`)."""
     vfile = Path(vfile)
     vlt = Path(vlt) if vlt is not None else vfile.with_suffix(".vlt")
-    vlt.write_text(waivers(vfile.read_text(), vfile.name,
-                           others=[Path(p).read_text() for p in others]))
+    write_if_changed(vlt, waivers(vfile.read_text(), vfile.name,
+                                  others=[Path(p).read_text() for p in others]))
     return vlt
 
 

@@ -23,6 +23,7 @@ verilog_ports
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -163,12 +164,25 @@ def build_manifest(component, config, *, files, stats=None):
     }
 
 
+def write_if_changed(path, text):
+    """Write ``text`` to ``path`` unless the file already holds it: an unchanged design keeps
+    its timestamps, so a simulator build of it is reused. The new text is written beside the
+    file and renamed over it, so a reader (another process generating or building the same
+    design) never sees a half-written file."""
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_manifest(manifest, path):
     """Write the manifest (unless the file already holds exactly this text)."""
-    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-    path = Path(path)
-    if not (path.exists() and path.read_text() == text):
-        path.write_text(text)
+    write_if_changed(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
 
 
 @functools.lru_cache(maxsize=1)
