@@ -53,7 +53,7 @@ adders (signals ``<prefix>_x``, ``<prefix>_y``, ``<prefix>_sum``), and ``stats``
 structural counts; the formal proofs use the first two.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -62,14 +62,6 @@ from tpegen.config import MAX_TERMS, MacConfig, ParameterError
 from .arith import BitMatrix, add_product, final_add, reduce_matrix
 
 __all__ = ["Mac"]
-
-
-def _rows(matrix):
-    """Split a reduced matrix (<= 2 dots per column) into two rows of 1-bit values."""
-    zero = Const(0, 1)
-    row0 = [col[0] if len(col) > 0 else zero for col in matrix.columns]
-    row1 = [col[1] if len(col) > 1 else zero for col in matrix.columns]
-    return row0, row1
 
 
 class Mac(wiring.Component):
@@ -125,7 +117,7 @@ class Mac(wiring.Component):
         c = self.config
         reduced, stats = reduce_matrix(m, matrix, tree=c.tree, compressor=c.compressor)
         self.stats.update(stats)
-        return _rows(reduced)
+        return reduced.rows()
 
     def elaborate(self, platform):
         c = self.config

@@ -64,14 +64,22 @@ def _products(cfg, tiles):
             prod = signed(A, pe.a_width, pe.a_signed).dot(signed(B, pe.b_width, pe.b_signed))
             out.append(np.vectorize(lambda v: int(v) % (1 << pe.acc_width))(prod))
         else:                  # the stand-alone PE's vectorized model, stepped over K
+            # (a tree engine's PE takes T = cfg.terms products a step: K in zero-padded
+            # groups of T, +0 being the bit pattern 0)
+            T = cfg.terms
             R, K = A.shape
             C = B.shape[1]
-            macs = registry.vector_model(pe, (R, C))
+            steps = -(-K // T)
+            A = np.pad(A, ((0, 0), (0, steps * T - K))).astype(np.int64)
+            B = np.pad(B, ((0, steps * T - K), (0, 0))).astype(np.int64)
+            macs = registry.vector_model(pe, (R, C), **({"terms": T} if T > 1 else {}))
             macs.reset()
             acc = np.zeros((R, C), np.int64)
-            for k in range(K):
-                acc = macs.tick(np.repeat(A[:, k:k + 1], C, 1).astype(np.int64),
-                                np.repeat(B[k:k + 1, :], R, 0).astype(np.int64), k == 0, True)
+            for g in range(steps):
+                a = np.broadcast_to(A[:, None, g * T:(g + 1) * T], (R, C, T))
+                b = np.broadcast_to(B[g * T:(g + 1) * T].T[None], (R, C, T))
+                acc = macs.tick(a[..., 0] if T == 1 else a, b[..., 0] if T == 1 else b,
+                                g == 0, True)
             out.append(np.asarray(acc).astype(object))
     return out
 

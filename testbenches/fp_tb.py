@@ -31,7 +31,6 @@ batch). The first failing cycle is reported with its phase, the inputs of the cy
 it (back past the ones that produced it) and the seed.
 """
 
-import os
 
 import cocotb
 import numpy as np

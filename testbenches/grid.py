@@ -3,7 +3,7 @@ every multiplier, both trees (and 4:2 compressors), both accumulations, every fi
 the optional registers."""
 
 from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
-                           MacConfig)
+                           MacConfig, SimdMacConfig)
 
 MAC_GRID = [
     MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
@@ -102,6 +102,11 @@ LMAC_GRID = [LMacConfig(fmt_in="e4m3fn", fmt_acc="fp16"), LMacConfig(fmt_in="bf1
 
 #: Every floating-point configuration.
 FP_GRID = LMUL_GRID + FMA_GRID + FMAC_GRID + FPMUL_GRID + LMAC_GRID
+
+#: The mixed-precision PEs (issue 11), both datapaths of each (testbenches/test_simd.py has
+#: the simulation grid).
+PE_GRID = [SimdMacConfig(), SimdMacConfig(datapath="separate"),
+           SimdMacConfig(width=4, a_signed=False, acc_width=12, mult="booth4")]
 
 
 def config_id(config):

@@ -134,6 +134,15 @@ def test_approx_with_exact_settings_is_the_exact_design(tmp_path):
      "extension=28 is out of range: allowed 0..27"),
     (["lmac", "--in", "e3m0"], "fmt_in=e3m0 has no mantissa bits"),
     (["fpmul", "--format", "e1m3"], "exp_bits=1 is out of range for policy='ieee'"),
+    (["engine", "--arch", "cube", "--depth", "2", "--pe", "fmac", "--normalize", "approx"],
+     "pe.normalize='approx' is not allowed with arch='cube'"),
+    (["engine", "--arch", "adder-tree", "--pe", "fmac", "--accumulator", "unnormalized",
+      "--normalize", "approx"], "pe.accumulator='unnormalized' is not allowed with "
+                                "arch='adder-tree'"),
+    (["engine", "--arch", "cube", "--pe", "lmac"], "pe='lmac' is not allowed with "
+                                                   "arch='cube' (its PE reduces several "
+                                                   "products in one bit-matrix tree): "
+                                                   "allowed pe kinds: mac, fmac"),
 ])
 def test_bad_fp_parameters_exit_2(args, message, tmp_path, capsys):
     assert cli.main(["generate", *args, "-o", str(tmp_path)]) == 2
@@ -246,3 +255,28 @@ def test_every_tool_command_on_a_missing_tool(command, tool, shipped, monkeypatc
     assert cli.main(command + [str(design)]) == 3
     line = _one_line_error(capsys.readouterr().err)
     assert "not found" in line and "Install it with:" in line
+
+
+def test_generate_pe_kind(tmp_path, capsys):
+    """``generate pe --kind simd`` is ``generate simd``: the same files; the manifest lists the
+    run-time modes; a missing or unknown kind and a bad width are one-line exit-2 errors."""
+    assert cli.main(["generate", "pe", "--kind", "simd", "--width", "4", "--acc-width", "12",
+                     "-o", str(tmp_path / "pe")]) == 0
+    assert cli.main(["generate", "simd", "--width", "4", "--acc-width", "12",
+                     "-o", str(tmp_path / "simd")]) == 0
+    name = "simd_ss4_acc12_fused_array_dadda"
+    for suffix in (".v", ".json", ".vlt"):
+        assert (tmp_path / "pe" / f"{name}{suffix}").read_text() == \
+            (tmp_path / "simd" / f"{name}{suffix}").read_text()
+    manifest = json.loads((tmp_path / "pe" / f"{name}.json").read_text())
+    assert [(m["code"], m["lanes"], m["a_bits"], m["b_bits"]) for m in manifest["modes"]] == \
+        [(0, 1, 4, 4), (1, 2, 2, 4), (2, 4, 2, 2), (3, 0, 0, 0)]
+    assert [p["role"] for p in manifest["ports"] if p["name"] == "mode"] == ["mode"]
+    capsys.readouterr()
+    for args, message in ((["--kind", "lut"], "kind='lut' is not allowed for generate pe: "
+                                              "choose one of simd"),
+                          ([], "generate pe needs --kind"),
+                          (["--kind", "simd", "--width", "9"], "width=9 is not allowed")):
+        assert cli.main(["generate", "pe", *args, "-o", str(tmp_path / "bad")]) == 2
+        assert message in _one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "bad").exists()

@@ -14,7 +14,7 @@ import pytest
 
 from golden.engines import ARCHES, AccumulatingEngine
 from tpegen import registry
-from tpegen.config import ARCHITECTURES, TREE_ARCHES, EngineConfig, FMacConfig, MacConfig
+from tpegen.config import ARCHITECTURES, EngineConfig, FMacConfig, MacConfig
 
 #: the engines the batched model covers: the output-accumulating ones
 ACCUMULATING = [a for a in ARCHITECTURES if issubclass(ARCHES[a], AccumulatingEngine)
@@ -142,8 +142,7 @@ TRACE_CASES = [(pe, shape) for pe in ("int8", "int8_l3", "int4x6")
 
 
 @pytest.mark.parametrize("arch,pe,shape", [
-    (a, pe, shape) for a in ACCUMULATING for pe, shape in TRACE_CASES
-    if not (a in TREE_ARCHES and pe == "bf16")],       # the cube: integer PEs only
+    (a, pe, shape) for a in ACCUMULATING for pe, shape in TRACE_CASES],
     ids=lambda c: str(c).replace(", ", "x"))
 def test_trace_model_equals_cycle_model(arch, pe, shape):
     """Every output and every PE's state, every cycle, in blocks of random length."""

@@ -40,7 +40,7 @@ ENGINE_GRID += [
                  pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
 ]
 # the tree-reducing engines (integer MAC PEs of several kinds: each PE's D or K products and
-# its accumulator go through one bit-matrix tree)
+# its accumulator go through one bit-matrix tree; and the FP PE)
 ENGINE_GRID += [
     EngineConfig(arch="cube", rows=2, cols=3, depth=4, debug=True, pe=MacConfig(**INT8)),
     EngineConfig(arch="cube", rows=3, cols=2, depth=2, debug=True,
@@ -61,6 +61,12 @@ ENGINE_GRID += [
                               accumulate="carry_save", input_reg=True)),
     EngineConfig(arch="adder-tree", rows=1, cols=1, debug=True,
                  pe=MacConfig(a_width=4, b_width=6, acc_width=12, mult="array")),
+    # the FP PE: bf16 x bf16 products reduced with the fp32 accumulator in one FP tree
+    # (golden.fp.fdot: aligned to the largest term, one bit-matrix sum, one rounding)
+    EngineConfig(arch="cube", rows=2, cols=2, depth=3, debug=True,
+                 pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
+    EngineConfig(arch="adder-tree", rows=2, cols=4, debug=True,
+                 pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
 ]
 SMALL = [c for c in ENGINE_GRID if c.rows * c.cols * c.terms <= 12]
 
@@ -178,3 +184,52 @@ def test_tree_engine_run_gemm(config, build_root):
             assert cycles == eng.stream_cycles(p.tiles, p.stream_length), (M, K, N, cycles)
         else:
             assert cycles >= eng.tile_cycles(p.stream_length), (M, K, N, cycles)
+
+
+#: the FP tree PE through the tiling driver (bf16 x bf16 + fp32)
+TREE_GEMM_BF16 = [EngineConfig(arch="cube", rows=2, cols=2, depth=3,
+                               pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
+                  EngineConfig(arch="adder-tree", rows=2, cols=4,
+                               pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32"))]
+
+
+@pytest.mark.parametrize("config", TREE_GEMM_BF16, ids=_id)
+def test_tree_engine_run_gemm_bf16(config, build_root):
+    """``run_gemm`` with the FP tree PE: floats rounded to bf16, C decoded from fp32, equal
+    bit for bit to the reduction's golden model folded over K the way the engine does it
+    (groups of D into the accumulator: the cube; one dot product of K per unit, partial
+    results of K chunks summed in float64: the tree), and close to the float64 product."""
+    import ml_dtypes
+    import numpy as np
+    from golden.fp.vfdot import fdot
+    from tpegen import api, run_gemm
+    from testbenches.conftest import require
+    require("verilator")
+    design = api.generate(config, build_root / "gemm" / config.name)
+    rng = np.random.default_rng(SEED)
+    bits = lambda x: x.astype(ml_dtypes.bfloat16).view(np.uint16).astype(np.int64)
+    T = config.terms
+    for M, K, N in ((5, 7, 3), (3, 4, 5), (1, 1, 1)):
+        A, B = rng.normal(size=(M, K)), rng.normal(size=(K, N))
+        C, _ = run_gemm(design, A, B)
+        Ab, Bb = bits(A), bits(B)
+        want = np.zeros((M, N))
+        steps = -(-K // T)
+        Ap = np.pad(Ab, ((0, 0), (0, steps * T - K)))
+        Bp = np.pad(Bb, ((0, steps * T - K), (0, 0)))
+        acc = np.zeros((M, N), np.int64)
+        for g in range(steps):
+            a = np.broadcast_to(Ap[:, None, g * T:(g + 1) * T], (M, N, T))
+            b = np.broadcast_to(Bp[g * T:(g + 1) * T].T[None], (M, N, T))
+            part = fdot(a, b, 0 if config.arch == "adder-tree" else acc,
+                        fmt_acc="fp32", fmt_a="bf16")
+            if config.arch == "adder-tree":      # each K chunk a dot product, summed in float64
+                want += part.astype(np.uint32).view(np.float32)
+            else:
+                acc = part
+        if config.arch == "cube":
+            want = acc.astype(np.uint32).view(np.float32)
+        np.testing.assert_array_equal(C, want.astype(np.float32), err_msg=str((M, K, N)))
+        exact = Ab.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64) @ \
+            Bb.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64)
+        np.testing.assert_allclose(C, exact, rtol=1e-5, atol=1e-6)

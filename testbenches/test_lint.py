@@ -19,10 +19,10 @@ import subprocess
 import pytest
 
 from testbenches.conftest import require
-from testbenches.grid import FP_GRID, MAC_GRID, config_id
+from testbenches.grid import FP_GRID, MAC_GRID, PE_GRID, config_id
 from tpegen import api, lint, tools
 
-GRID = MAC_GRID + FP_GRID
+GRID = MAC_GRID + FP_GRID + PE_GRID
 RULES = {"WIDTHEXPAND", "WIDTHTRUNC", "PROCASSINIT", "UNUSEDSIGNAL", "DECLFILENAME"}
 WAIVER = re.compile(r'^lint_off -rule (\w+) -file "\*([^"]+)" '
                     r'(?:-lines (\d+)(?:-(\d+))?|-match "([^"]*)")$')
@@ -292,14 +292,10 @@ def test_amaranth_idioms_several_files(tmp_path):
 
 def _engines():
     from tpegen.config import ARCHITECTURES, EngineConfig, FMacConfig, MacConfig
-    from tpegen.errors import ParameterError
     out = []
     for arch in ARCHITECTURES:
         out.append(EngineConfig(arch=arch, rows=3, cols=2, debug=True))
-        try:            # an architecture that takes no FP PE (adder-tree) refuses this one
-            out.append(EngineConfig(arch=arch, rows=2, cols=2, pe=FMacConfig(fmt_in="bf16")))
-        except ParameterError:
-            pass
+        out.append(EngineConfig(arch=arch, rows=2, cols=2, pe=FMacConfig(fmt_in="bf16")))
         out.append(EngineConfig(arch=arch, rows=1, cols=1,
                                 pe=MacConfig(input_reg=True, output_reg=True)))
     return out

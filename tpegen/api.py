@@ -90,18 +90,19 @@ def test(design, *, simulator="verilator", seed=1, quick=False, random_cycles=No
 
 
 def prove(design, *, workdir=None):
-    """Formally prove a generated design equal to the behavioural reference (see
-    :mod:`tpegen.formal`); raises ``EquivalenceFailed`` with a counterexample."""
-    from .formal import prove as prove_config
+    """Formally prove a generated design equal to its reference (the behavioural MAC,
+    :mod:`tpegen.formal`; a spec written in the proof, :mod:`tpegen.formal_pe`); raises
+    ``EquivalenceFailed`` with a counterexample."""
     manifest, config = load(design)
-    if not registry.kind(config.kind).formal:
+    entry = registry.kind(config.kind)
+    if not entry.formal:
         formal = ", ".join(k.name for k in registry.kinds() if k.formal)
         raise ParameterError(f"kind={config.kind!r} has no formal proof yet (only {formal}); "
                              "its simulation tests cover every operand pair of 8-bit formats")
     if workdir is None:
         workdir = Path(manifest["_path"]).parent / "formal"
     vfile = design_files(manifest, "verilog")[0]
-    return prove_config(config, workdir, vfile=vfile)
+    return entry.prover()(config, workdir, vfile=vfile)
 
 
 def synth(design, *, flows=("asic", "ecp5"), **options):

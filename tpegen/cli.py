@@ -9,6 +9,7 @@
     tpegen generate fmac --in bf16 --acc fp32 -o out/fmac/
     tpegen generate lmac --in bf16 --acc fp32 -o out/lmac/
     tpegen generate fpmul --format bf16 -o out/fpmul/
+    tpegen generate pe --kind simd --width 8 -o out/simd/     # (= generate simd ...)
     tpegen test out/                 # cocotb vs the golden model (Verilator; --sim icarus)
     tpegen prove out/                # formal equivalence with the behavioural reference
     tpegen synth out/ --json         # OSU 0.18 um area + OpenSTA timing + ECP5 Fmax
@@ -59,6 +60,34 @@ def _add_generate(sub, argv=()):
             _add_flags(group, registry.kind(nested).config, declared.name + "__", own,
                        prefix_flag=f"--{declared.name}-")
         unit.add_argument("-o", "--out", required=True, type=Path, help="output directory")
+    pes = [entry.name for entry in registry.kinds() if entry.pe]
+    unit = units.add_parser("pe", help="a processing element of the mixed-precision family: "
+                                       "--kind KIND, then that kind's own flags",
+                            description="`generate pe --kind KIND [flags]` is `generate KIND "
+                                        "[flags]`; `generate KIND --help` lists the flags.")
+    unit.add_argument("--kind", required=True, metavar="{" + ",".join(pes) + "}",
+                      help="the PE: " + ", ".join(pes))
+
+
+def pe_argv(argv):
+    """``generate pe --kind K rest`` as ``generate K rest`` (a one-line ParameterError for a
+    missing or unknown kind)."""
+    argv = list(argv)
+    if argv[:2] != ["generate", "pe"] or any(a in ("-h", "--help") for a in argv[2:4]):
+        return argv
+    rest = argv[2:]
+    pes = [entry.name for entry in registry.kinds() if entry.pe]
+    for i, word in enumerate(rest):
+        if word == "--kind" and i + 1 < len(rest) or word.startswith("--kind="):
+            kind = rest[i + 1] if word == "--kind" else word.split("=", 1)[1]
+            rest = rest[:i] + rest[i + (2 if word == "--kind" else 1):]
+            break
+    else:
+        raise ParameterError("generate pe needs --kind: choose one of " + ", ".join(pes))
+    if kind not in pes:
+        raise ParameterError(f"kind={kind!r} is not allowed for generate pe: choose one of "
+                             + ", ".join(pes))
+    return ["generate", kind, *rest]
 
 
 def _nested_kind(argv, declared):
@@ -439,7 +468,13 @@ COMMANDS = {"generate": cmd_generate, "lint": cmd_lint, "params": cmd_params,
 
 
 def main(argv=None):
-    parser = build_parser(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        argv = pe_argv(argv)
+    except ParameterError as error:
+        print(f"tpegen: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    parser = build_parser(argv)
     args = parser.parse_args(argv)  # argparse itself exits with 2 on malformed input
     if getattr(args, "sim", "unset") is None:
         args.sim = ["verilator"]

@@ -17,7 +17,7 @@ from .formats import layout, parse_format, unnormalized_layout
 from .params import Config, Constraint, ParameterError, Shorthand, param
 
 __all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
-           "FpMulConfig", "LMacConfig", "EngineConfig", "CONFIGS", "config_class",
+           "FpMulConfig", "LMacConfig", "SimdMacConfig", "EngineConfig", "CONFIGS", "config_class",
            "config_from_dict"]
 
 MULTIPLIERS = ("behavioural", "array", "booth4")
@@ -523,6 +523,91 @@ class LMacConfig(Config):
         return 1
 
 
+#: The SIMD MAC's run-time modes (``mode`` input code -> lanes, a bits, b bits of a W-bit
+#: datapath with H = W/2): 1 x (W x W), 2 x (H x W), 4 x (H x H); code 3 adds no product.
+SIMD_MODES = (("1x(WxW)", 1, "W", "W"), ("2x(HxW)", 2, "H", "W"), ("4x(HxH)", 4, "H", "H"))
+SIMD_DATAPATHS = ("fused", "separate")
+
+
+@dataclass(frozen=True)
+class SimdMacConfig(Config):
+    """Parameters of the SIMD multi-precision MAC (:class:`hdl.pe.simd.SimdMac`, XR-NPE
+    style): one W-bit datapath that computes, chosen by the ``mode`` input on every cycle,
+    1 x (W x W), 2 x (W/2 x W) or 4 x (W/2 x W/2) products and adds their sum to the
+    accumulator (docs/pe.md).
+
+    Parameters
+    ----------
+    width : int
+        W, the widest mode's operand width: even, 4..16 (8: int8 x int8, 2 x int4 x int8,
+        4 x int4 x int4).
+    a_signed, b_signed : bool
+        Two's complement (``True``) or unsigned lanes of ``a`` (weights) and ``b``
+        (activations), in every mode.
+    acc_width : int
+        Accumulator bits, ``2*W + 2``..128 (default ``max(32, 2*W + 2)``); wraps modulo
+        ``2**acc_width``.
+    datapath : str
+        ``fused``: four (W/2 x W/2) sub-multipliers whose products are shifted into place by
+        the mode (the reconfigurable multiplier); ``separate``: the baseline, one dedicated
+        multiplier set per mode side by side (one W x W, two W/2 x W, four W/2 x W/2), the
+        unused ones fed zeros.
+    mult : str
+        Multiplier of the sub-products (``array``, ``booth4``, ``behavioural``).
+    tree, final_adder : str
+        As for :class:`MacConfig`.
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    width: int = param("int", 8, lo=4, hi=16, help="W: operand bits of the widest mode (even)")
+    a_signed: bool = param("bool", True, help="lanes of a two's complement (else unsigned)")
+    b_signed: bool = param("bool", True, help="lanes of b two's complement (else unsigned)")
+    acc_width: int = param("int", "=max(32, 2 * width + 2)", lo="2 * width + 2",
+                           hi=MAX_ACC_WIDTH, help="accumulator bits (wraps modulo 2**acc_width)")
+    datapath: str = param("choice", "fused", choices=SIMD_DATAPATHS,
+                          help="fused: one reconfigurable multiplier; separate: one "
+                               "multiplier set per mode (the baseline)")
+    mult: str = param("choice", "array", choices=MULTIPLIERS, help="sub-multiplier architecture")
+    tree: str = param("choice", "dadda", choices=TREES, help="partial-product reduction tree")
+    final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
+                             help="carry-propagate adder of the loop")
+    name: str = _name()
+
+    kind = "simd"
+    constraints = (Constraint("width % 2 == 0", "width={width} is not allowed: an even "
+                              "number 4..16 (the narrow lanes are width/2 bits)"),)
+    shorthands = (Shorthand("--signed", ("a_signed", "b_signed"), "both operands two's "
+                            "complement", value=True),
+                  Shorthand("--unsigned", ("a_signed", "b_signed"), "both operands unsigned",
+                            value=False))
+
+    def default_name(self):
+        sa = "s" if self.a_signed else "u"
+        sb = "s" if self.b_signed else "u"
+        parts = [f"simd_{sa}{sb}{self.width}_acc{self.acc_width}", self.datapath, self.mult]
+        if self.mult != "behavioural":
+            parts.append(self.tree)
+        if self.final_adder != "behavioural":
+            parts.append(self.final_adder)
+        return "_".join(parts)
+
+    def modes(self):
+        """``[(code, name, lanes, a_bits, b_bits)]`` of the run-time modes."""
+        bits = {"W": self.width, "H": self.width // 2}
+        return [(code, name, n, bits[a], bits[b])
+                for code, (name, n, a, b) in enumerate(SIMD_MODES)]
+
+    @property
+    def latency(self):
+        """``result`` shows the accumulator one clock edge after the operands."""
+        return 1
+
+
+#: Guard bits of the FP tree reduction's window below the accumulator's significand
+#: (golden.fp.fdot, hdl.fp.fdot: W = m_acc + 1 + DOT_GUARD).
+DOT_GUARD = 3
+
 #: Engine architectures (hdl/engines/, one module each).
 ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws", "adder-tree", "cube")
 #: PE kinds an accumulating engine takes: every cycle-style accumulator.
@@ -530,8 +615,9 @@ ENGINE_PES = ("mac", "fmac", "lmac")
 #: PE kinds the weight-stationary engine takes (fmac: the rounded accumulator only).
 WS_PES = ("mac", "fmac")
 #: PE kinds of the engines that reduce several products in one bit-matrix tree (adder-tree,
-#: cube): the integer MAC with ``terms`` products (an FP tree reduction is not built yet).
-TREE_PES = ("mac",)
+#: cube): the integer MAC with ``terms`` products, and the FP MAC with the tree reduction of
+#: golden.fp.fdot (exact rounded accumulator only).
+TREE_PES = ("mac", "fmac")
 TREE_ARCHES = ("adder-tree", "cube")
 MAX_ENGINE_DIM, MAX_ENGINE_DEPTH = 64, 32
 #: products one dot-product PE reduces per cycle (``hdl.mac.Mac(terms=...)``): the adder
@@ -553,7 +639,7 @@ class EngineConfig(Config):
         ``adder-tree`` (N = ``rows`` dot-product units of K = ``cols`` products each, weights
         stationary, one bit-matrix tree per unit) or ``cube`` (R x C x D: each PE reduces D
         products per cycle in one bit-matrix tree, then accumulates); the last two take the
-        integer ``mac`` PE.
+        integer ``mac`` PE and the exact rounded ``fmac`` (the FP tree of golden.fp.fdot).
     rows, cols : int
         The array, 1..64 each: an R x C tile of C per pass (adder-tree: N units, K inputs).
     depth : int
@@ -601,11 +687,20 @@ class EngineConfig(Config):
                                  + " is not allowed with arch='systolic-ws' (its PE forms "
                                  "psum + a*w each beat): allowed pe kinds: mac, fmac with "
                                  "accumulator='rounded'")
-        if self.arch in TREE_ARCHES and self.pe.kind not in TREE_PES:
-            raise ParameterError(f"pe={self.pe.kind!r} is not allowed with arch={self.arch!r} "
-                                 "(its PE reduces several products in one integer bit-matrix "
-                                 "tree; an FP tree reduction is not built yet): allowed pe "
-                                 "kinds: " + ", ".join(TREE_PES))
+        if self.arch in TREE_ARCHES:
+            if self.pe.kind not in TREE_PES:
+                raise ParameterError(f"pe={self.pe.kind!r} is not allowed with "
+                                     f"arch={self.arch!r} (its PE reduces several products "
+                                     "in one bit-matrix tree): allowed pe kinds: "
+                                     + ", ".join(TREE_PES))
+            if self.pe.kind == "fmac" and (self.pe.unnormalized
+                                           or self.pe.normalize != "exact"):
+                flag = ("accumulator='unnormalized'" if self.pe.unnormalized
+                        else "normalize='approx'")
+                raise ParameterError(f"pe.{flag} is not allowed with arch={self.arch!r} (its "
+                                     "FP tree aligns all products to the largest and rounds "
+                                     "once): allowed: normalize='exact', "
+                                     "accumulator='rounded'")
 
     def default_name(self):
         arch = {"adder-tree": "tree"}.get(self.arch, self.arch)
@@ -625,7 +720,7 @@ class EngineConfig(Config):
 
 
 CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,
-                                     FpMulConfig, LMacConfig, EngineConfig)}
+                                     FpMulConfig, LMacConfig, SimdMacConfig, EngineConfig)}
 
 
 def config_class(kind):

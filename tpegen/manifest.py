@@ -161,6 +161,7 @@ def build_manifest(component, config, *, files, stats=None):
         "stats": stats or {},
         "roles": {p["role"]: ROLES[p["role"]] for p in ports},
         **({"engine": component.engine_info} if hasattr(component, "engine_info") else {}),
+        **({"modes": component.modes_info} if hasattr(component, "modes_info") else {}),
     }
 
 

@@ -31,7 +31,7 @@ import importlib
 from dataclasses import dataclass
 
 from .config import (EngineConfig, FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
-                     MacConfig, ParameterError)
+                     MacConfig, ParameterError, SimdMacConfig)
 
 __all__ = ["Kind", "register", "kind", "kinds", "config_from_dict", "elaborate", "model",
            "vector_model", "golden_stream"]
@@ -64,8 +64,11 @@ class Kind:
         independent lanes, bit-exact to ``golden``: a function of arrays, or a cycle model.
     help : str
         One line for the CLI.
-    formal : bool
-        ``tpegen prove`` supports it.
+    pe : bool
+        A processing element of the mixed-precision family (``tpegen generate pe --kind``).
+    formal : str
+        ``"module:function"`` of its proof, ``function(config, workdir, *, vfile)``
+        (``tpegen prove``); empty when it has none.
     """
 
     name: str
@@ -76,7 +79,8 @@ class Kind:
     style: str
     inputs: tuple
     help: str
-    formal: bool = False
+    formal: str = ""
+    pe: bool = False
     vector: object = None
 
     def testbench_for(self, config):
@@ -86,8 +90,16 @@ class Kind:
         return self.testbench
 
     def generator_class(self):
-        module, attribute = self.generator.split(":")
-        return getattr(importlib.import_module(module), attribute)
+        return _resolve(self.generator)
+
+    def prover(self):
+        """The proof function (see :attr:`formal`)."""
+        return _resolve(self.formal)
+
+
+def _resolve(target):
+    module, attribute = target.split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 _KINDS = {}
@@ -134,9 +146,10 @@ def elaborate(config, **options):
     return cls(config, **options)
 
 
-def model(config):
-    """The golden model of ``config`` (see :attr:`Kind.golden`)."""
-    return kind(config.kind).golden(config)
+def model(config, **options):
+    """The golden model of ``config`` (see :attr:`Kind.golden`); ``options`` as for
+    :func:`elaborate` (``terms=``)."""
+    return kind(config.kind).golden(config, **options)
 
 
 def vector_model(config, shape=1, **options):
@@ -207,9 +220,12 @@ def _fma_model(cfg):
     return lambda a, b, c: fma_approx(a, b, c, **approx, **options)
 
 
-def _fmac_model(cfg):
+def _fmac_model(cfg, terms=1):
     from golden.fp.fma import Mac, UnnormalizedMac
     options = _fp_options(cfg)
+    if terms > 1:                       # the tree engines' dot-product PE
+        from golden.fp.fdot import DotMac
+        return DotMac(**options)
     if cfg.unnormalized:
         return UnnormalizedMac(**options, **_approx(cfg))
     return Mac(**options, **(_approx(cfg) if cfg.normalize == "approx" else {}))
@@ -248,10 +264,13 @@ def _vfma(cfg, shape):
     return lambda a, b, c: vfma.fma_approx(a, b, c, **options, **_approx(cfg))
 
 
-def _vfmac(cfg, shape):
+def _vfmac(cfg, shape, terms=1):
     from golden.fp import vfma
     options = dict(fmt_a=cfg.fa, fmt_b=cfg.fb, fmt_acc=cfg.facc, rounding=cfg.rounding,
                    subnormals=cfg.subnormals)
+    if terms > 1:                       # the tree engines' dot-product PE
+        from golden.fp.vfdot import DotMac
+        return DotMac(shape, terms=terms, **options)
     if cfg.unnormalized:
         return vfma.UnnormalizedMac(shape, **options, **_approx(cfg))
     return vfma.Mac(shape, **options, **(_approx(cfg) if cfg.normalize == "approx" else {}))
@@ -271,6 +290,16 @@ def _vlmac(cfg, shape):
                 subnormals=cfg.subnormals)
 
 
+def _simd_model(cfg):
+    from golden.pe.simd import SimdMac
+    return SimdMac(cfg)
+
+
+def _vsimd(cfg, shape):
+    from golden.pe.simd import SimdMacArray
+    return SimdMacArray(cfg, shape)
+
+
 def _engine_model(cfg):
     from golden.engines import engine, pe_shape
     terms = cfg.terms
@@ -281,7 +310,7 @@ def _engine_model(cfg):
 _ACC = ("a", "b", "clear", "enable")
 for _entry in (
         Kind("mac", MacConfig, "hdl.mac:Mac", "testbenches.mac_tb", _mac_model, "cycle", _ACC,
-             "integer multiply-accumulate unit", formal=True, vector=_vmac),
+             "integer multiply-accumulate unit", formal="tpegen.formal:prove", vector=_vmac),
         Kind("lmul", LMulConfig, "hdl.fp.lmul:LMul", "testbenches.fp_tb", _lmul_model,
              "function", ("a", "b"), "L-Mul multiplier (one integer addition)", vector=_vlmul),
         Kind("fma", FmaConfig, "hdl.fp.fma:Fma", "testbenches.fp_tb", _fma_model, "function",
@@ -292,6 +321,11 @@ for _entry in (
              "function", ("a", "b"), "exact floating-point multiplier (L-Mul baseline)", vector=_vfpmul),
         Kind("lmac", LMacConfig, "hdl.fp.lmul:LMac", "testbenches.fp_tb", _lmac_model, "cycle",
              _ACC, "L-Mul multiply-accumulate acc += lmul(a, b)", vector=_vlmac),
+        Kind("simd", SimdMacConfig, "hdl.pe.simd:SimdMac", "testbenches.simd_tb", _simd_model,
+             "cycle", ("a", "b", "mode", "clear", "enable"),
+             "SIMD multi-precision MAC: 1 x (WxW), 2 x (W/2 x W) or 4 x (W/2 x W/2) per cycle, "
+             "chosen by the mode input", formal="tpegen.formal_pe:prove_simd", vector=_vsimd,
+             pe=True),
         Kind("engine", EngineConfig, "hdl.engines:Engine", "testbenches.engine_tb",
              _engine_model, "cycle", ("s_axis_a", "s_axis_b", "m_axis_c"),
              "tensor engine: an array of PEs behind an AXI4-Stream GEMM interface")):

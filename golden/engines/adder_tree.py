@@ -31,7 +31,6 @@ class AdderTree(SystolicWS):
         self.fused = False
         self.L = config.pe.latency
         self.h, self.P = 0, self.L
-        self.mask = np.uint64((1 << config.pe.acc_width) - 1)
         self.delays = np.ones((K, N), np.int64)
         self._rows = np.meshgrid(np.arange(K), np.arange(N), indexing="ij")[0]
         self.D = 1                              # the bank is free after one cycle

@@ -43,14 +43,16 @@ GUARD
 
 from fractions import Fraction
 
+from tpegen.config import DOT_GUARD
 from tpegen.formats import parse_format
 
 from .codec import Value, decode, encode
 
 __all__ = ["fdot", "DotMac", "GUARD", "window_bits"]
 
-#: guard bits of the window below the accumulator's significand
-GUARD = 3
+#: guard bits of the window below the accumulator's significand (one constant shared with
+#: the RTL: tpegen.config.DOT_GUARD)
+GUARD = DOT_GUARD
 
 
 def window_bits(fmt_acc, guard=GUARD):

@@ -59,7 +59,7 @@ import numpy as np
 from tpegen.formats import parse_format
 
 __all__ = ["fma", "fma_approx", "Mac", "UnnormalizedMac", "decode", "encode", "formats",
-           "model", "ZERO", "FINITE", "INF", "NAN"]
+           "ZERO", "FINITE", "INF", "NAN"]
 
 _MAG = np.int64(0x7FFF_FFFF_FFFF_FFFF)
 _M52 = np.int64((1 << 52) - 1)

@@ -63,6 +63,22 @@ class BitMatrix:
             else:
                 self.add_dot(value[i], i + shift)
 
+    def add_matrix(self, other, shift=0):
+        """Add every dot and the constant of ``other``, ``shift`` columns up."""
+        for weight, column in enumerate(other.columns):
+            for dot in column:
+                self.add_dot(dot, weight + shift)
+        self.add_constant(other.constant << shift)
+
+    def rows(self):
+        """The two rows (lists of 1-bit values, least significant first) of a reduced
+        matrix: at most two dots per column, missing ones are constant zeros."""
+        if self.max_height > 2:
+            raise ValueError(f"the matrix is not reduced: a column holds {self.max_height} dots")
+        zero = Const(0, 1)
+        return ([col[0] if len(col) > 0 else zero for col in self.columns],
+                [col[1] if len(col) > 1 else zero for col in self.columns])
+
     def materialize_constant(self):
         """Turn the folded constant into constant dots (one per set bit) and clear it."""
         for k in range(self.width):

@@ -4,7 +4,7 @@ Each is a plain function that adds logic to a module and returns the signals it 
 after ``label``."""
 
 from amaranth.hdl import Cat, Const, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["Unpacked", "unpack", "lzc", "round_at", "FpUnit", "accumulate"]
@@ -104,16 +104,21 @@ class FpUnit(wiring.Component):
     Two shapes: ``function`` units (``a`` in ``fa``, ``b`` in ``fb`` -> ``result`` in
     ``fmt``; L-Mul and the exact multiplier, whose ``fa`` and ``fb`` are both ``fmt``) and
     ``accumulator`` units (``a`` in ``fa``, ``b`` in ``fb``, ``clear``, ``enable``, and the
-    accumulator ``result`` in ``facc``). Each port is as wide as its own format.
+    accumulator ``result`` in ``facc``). Each port is as wide as its own format; with
+    ``terms=T > 1`` (a dot-product PE, :class:`hdl.fp.fmac.FMac`) ``a`` and ``b`` are arrays
+    of ``T`` lanes.
     """
 
     config_class = None
     shape = "function"
 
-    def __init__(self, config=None, **params):
+    def __init__(self, config=None, *, terms=1, **params):
         if config is None:
             config = self.config_class(**params)
+        elif params:
+            raise TypeError("pass either a configuration or keyword parameters, not both")
         self.config = config
+        self.terms = terms
         self.stats = {}
         fa, fb = config.fa, config.fb
         if self.shape == "function":
@@ -124,7 +129,9 @@ class FpUnit(wiring.Component):
             ports = {"clear": In(1), "enable": In(1)}
         # the manifest's ``formats``: each port's number format
         self.formats = {"a": fa.name, "b": fb.name, "result": fout.name}
-        super().__init__({"a": In(fa.width), "b": In(fb.width), **ports,
+        def operand(width):
+            return In(width) if terms == 1 else In(data.ArrayLayout(width, terms))
+        super().__init__({"a": operand(fa.width), "b": operand(fb.width), **ports,
                           "result": Out(fout.width)})
 
     @property
