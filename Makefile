@@ -89,6 +89,8 @@ bench: setup
 	$(PY) bench/qor_fp.py
 	$(PY) bench/lmul_precision.py
 	$(PY) bench/sim_throughput.py
+	$(PY) bench/qor_pe.py
+	$(PY) bench/quant_error.py
 
 clean:
 	rm -rf build out

@@ -58,6 +58,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.tables import text_table  # noqa: E402
 from golden.fp import vfma  # noqa: E402
 from tpegen import api, registry  # noqa: E402
 from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig,  # noqa: E402
@@ -290,10 +291,10 @@ def print_errors(rows, own):
     print(f"\nRelative error of dot products against the exact FP MAC: mean / p99 / max "
           f"({counts[0] if counts else 0}..{counts[-1] if counts else 0} dot products per "
           "cell)")
-    print(_text_table(err_head, tables["rel"]))
+    print(text_table(err_head, tables["rel"], left=3))
     print("\nError normalized by sum |a_i b_i| (near-cancellation does not inflate it), "
           "against the exact FP MAC: mean / max")
-    print(_text_table(err_head, tables["norm"]))
+    print(text_table(err_head, tables["norm"], left=3))
     print("\nThe exact FP MAC's own error against the real dot product, relative (mean / max) "
           "and normalized (mean / max):")
     for family in own:
@@ -446,7 +447,7 @@ def main():
           "for MACs, exact multiplier for multipliers")
     head = ["family", "design", "area_um2", "area_vs_base", "critical_path_ns", "ecp5_luts",
             "ecp5_dsps", "ecp5_fmax_mhz", "power_mw", "energy_pj_per_op", "energy_vs_base"]
-    print(_text_table(head, rows))
+    print(text_table(head, rows, left=3))
     print_errors(rows, own)
 
     docs = REPO / "docs"
@@ -487,17 +488,6 @@ def main():
     print(f"lmul_bf16_area_ratio_vs_mult={lm['area_um2'] / mult['area_um2']:.3f}")
     print(f"lmul_bf16_energy_ratio_vs_mult="
           f"{lm['energy_pj_per_op'] / mult['energy_pj_per_op']:.3f}")
-
-
-def _text_table(head, rows):
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-    cells = [head] + [[fmt(r.get(h, "-")) for h in head] for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

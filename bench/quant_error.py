@@ -41,6 +41,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.tables import text_table  # noqa: E402
 from golden.quant import (ACTS, BITMOD, DTYPES, MIXTURE, gemm_error, quantize,  # noqa: E402
                           select_mixture)
 
@@ -71,16 +72,6 @@ def quantized_all(W, group, scale_format):
         cands = [(n,) + single[n] for n in names]
         out[col] = (names, select_mixture(W, cands, group=group))
     return out
-
-
-def text_table(head, rows):
-    """Plain text, first column left-aligned, the others right-aligned."""
-    cells = [head] + [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -130,16 +121,16 @@ def main(argv=None):
         print(f"\n{dist} weights: relative error ||Y_q - Y|| / ||Y|| of the product")
         rows = [[f"{ACT_TAG[a]} ({a}) g{g}"] + [res[dist, a, g, c]["rel_err"] for c in DTYPE_COLS]
                 for a in ACTS for g in groups]
-        print(text_table(["activations, group"] + list(DTYPE_COLS), rows))
+        print(text_table(["activations, group"] + list(DTYPE_COLS), rows, float_format='.4f'))
     print("\nweights alone: ||W_q - W|| / ||W||")
     rows = [[f"{dist} g{g}"] + [w_err[dist, g, c] for c in DTYPE_COLS]
             for dist in dists for g in groups]
-    print(text_table(["weights, group"] + list(DTYPE_COLS), rows))
+    print(text_table(["weights, group"] + list(DTYPE_COLS), rows, float_format='.4f'))
     print("\nmixtures: share of groups per datatype (mix: int4/fp4/er/ea; bitmod: er/ea, "
           "either sign)")
     rows = [[f"{dist} g{g}"] + [" / ".join(f"{100 * s:.0f}%" for s in shares[dist, g, c])
                                 for c in ("mix", "bitmod")] for dist in dists for g in groups]
-    print(text_table(["weights, group", "mix", "bitmod"], rows))
+    print(text_table(["weights, group", "mix", "bitmod"], rows, float_format='.4f'))
 
     if args.csv:
         path = Path(args.csv)

@@ -216,12 +216,19 @@ def _change(stats, last, code, ids, value, time):
 
 
 def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workdir=None,
-          progress=None):
+          progress=None, columns=None):
     """Gate-level power of a synthesized design (run ``synthesize(..., flows=["asic"])``
     first). Returns ``{"power_mw", "internal_mw", "switching_mw", "leakage_mw",
     "energy_pj_per_op", "opensta_mw", "cycles", "stream", "checked", ...}``; raises ``RuntimeError`` when the
-    netlist disagrees with the golden model."""
-    if stream not in STREAMS:
+    netlist disagrees with the golden model.
+
+    ``columns`` drives given operands instead of the flow's own ``stream``: ``{role: list}``
+    for every input role, ``cycles`` values each, the ports' bit patterns and the golden
+    model's inputs at once (kinds whose model takes bit patterns, such as ``simd``), or a
+    pair ``(golden columns, bit-pattern columns)``. ``stream`` then only names the run: it is
+    in the progress line, the result, and the simulation folder ``<workdir>/power_<stream>``
+    (``<workdir>/power`` for the flow's own streams)."""
+    if columns is None and stream not in STREAMS:
         raise ValueError(f"stream={stream!r} is not allowed: choose one of {', '.join(STREAMS)}")
     manifest = read_manifest(design)
     top = manifest["top"]
@@ -236,10 +243,18 @@ def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workd
     cells = lib.with_name(CELLS_V)
     iverilog = tools.iverilog()
     vvp = str(Path(iverilog).with_name("vvp"))
-    sim = workdir / "power"
+    sim = workdir / ("power" if columns is None else f"power_{stream}")
     sim.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
-    cols, patterns = _inputs(manifest, rng, cycles, stream)
+    if columns is None:
+        cols, patterns = _inputs(manifest, rng, cycles, stream)
+    else:
+        cols, patterns = columns if isinstance(columns, tuple) else (columns, columns)
+        wanted = {p["role"] for p in manifest["ports"]
+                  if p["direction"] == "input" and p["role"] not in ("clk", "rst")}
+        if set(patterns) != wanted or any(len(c) != cycles for c in patterns.values()):
+            raise ValueError(f"power: columns {sorted(patterns)} of {cycles} cycles do not "
+                             f"match the design's input roles {sorted(wanted)}")
     roles = list(patterns)
     ports = {p["role"]: p for p in manifest["ports"]}
     with open(sim / "stimulus.hex", "w") as f:

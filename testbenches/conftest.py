@@ -134,6 +134,10 @@ CHECK_TIER = {
                               "ties", "zeros", "special", "subnormal",
                               "roundings_and_flushing[e4m3fnxe5m2"),
     "test_scalesim.py": ("bad_schedule",),
+    "test_fdot.py": ("e4m3fnxe5m2_fp16_t2_ftz", "fp16_bf16_t2", "t1_rtz", "directed",
+                     "planted", "converts"),
+    "test_simd.py": ("golden", "mode_sequence", "test_simd[simd_us4", "ss4_acc12_fused",
+                     "proof_finds"),
 }
 
 
@@ -146,6 +150,9 @@ COST = [
     ("test_engines.py::test_engine[", 60),
     ("test_engines.py", 30),
     ("test_scalesim.py::test_against_scalesim", 80),
+    ("test_simd.py::test_simd[", 25),
+    ("test_simd.py::test_simd_planted", 25),
+    ("test_fdot.py::test_fdot_matches", 10),
     ("test_gemm.py::test_run_gemm_matches", 70),
     ("test_fma.py::test_fma[verilator", 45),
     ("test_fma.py::test_fmac[verilator", 40),

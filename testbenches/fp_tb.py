@@ -37,8 +37,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from golden.fp.fma import fma
-from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Progress,
-                                   Run, start_clock)
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
+                                   run_phases, start_clock)
 from testbenches.fp_corners import corners, fma_corners
 from tpegen import registry
 
@@ -229,7 +229,6 @@ async def fp_function_vs_golden(dut):
     checks = [Check(f"result (latency {latency})", width, lambda o: o["result"], 0)]
     board = CycleScoreboard(log, seed, None, checks, in_roles, {"result": width},
                             model=Expected(golden_values(cfg), latency), history=latency + 3)
-    add = board.add
     idle = [0] * len(operands)
 
     drive(*idle, 1)
@@ -239,21 +238,6 @@ async def fp_function_vs_golden(dut):
     phases = stimulus(cfg, rng, random_cycles, quick=run.quick)
     phases.append(("drain", [np.zeros(latency, np.int64) for _ in operands],
                    np.zeros(latency, np.int64)))
-    total = sum(len(cols[0]) for _, cols, _ in phases)
-    progress = Progress(log, total, cfg.name)
-    edge = FallingEdge(clk)
-    cycle = 0
-    for phase, columns, rst_col in phases:
-        log.info("phase %s: %d cycles", phase, len(rst_col))
-        board.phase(cycle, phase)
-        for row in zip(*(col.tolist() for col in columns), rst_col.tolist()):
-            add(observe_inputs(), observe_outputs())
-            drive(*row)
-            await edge
-            cycle += 1
-            if not cycle & 0xFFF:
-                progress.update(cycle)
-    add(observe_inputs(), observe_outputs())     # the last cycle's edge
-    board.flush()
-    log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", cfg.name, cycle,
-             board.checks, progress.rate(cycle), seed)
+    await run_phases(clk, [(name, *columns, rst) for name, columns, rst in phases], drive,
+                     board, observe_inputs, observe_outputs, log=log, label=cfg.name,
+                     seed=seed)

@@ -27,8 +27,8 @@ from cocotb.triggers import FallingEdge
 
 from golden.mac import Mac as GoldenMac
 from golden.mac import operand_range
-from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Progress,
-                                   Run, start_clock)
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
+                                   run_phases, start_clock)
 
 WRAP_CAP = 1 << 18
 
@@ -127,28 +127,11 @@ async def mac_vs_golden(dut):
                             lambda o: (o["sum"] + o["carry"]) & mask, 1))
     board = CycleScoreboard(log, seed, model_step(cfg), checks, in_roles,
                             {r: ports.width(r) for r in out_roles})
-    add = board.add
 
     drive(0, 0, 0, 0, 1)
     await FallingEdge(clk)
     await FallingEdge(clk)
 
     phases = stimulus(cfg, rng, random_cycles, wrap_cap)
-    total = sum(len(p[1]) for p in phases)
-    progress = Progress(log, total, cfg.name)
-    edge = FallingEdge(clk)
-    cycle = 0
-    for phase, *columns in phases:
-        log.info("phase %s: %d cycles", phase, len(columns[0]))
-        board.phase(cycle, phase)
-        for a, b, clear, enable, rst in zip(*(c.tolist() for c in columns)):
-            add(observe_inputs(), observe_outputs())
-            drive(a, b, clear, enable, rst)
-            await edge
-            cycle += 1
-            if not cycle & 0xFFF:
-                progress.update(cycle)
-    add(observe_inputs(), observe_outputs())     # the last cycle's edge
-    board.flush()
-    log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", cfg.name, cycle,
-             board.checks, progress.rate(cycle), seed)
+    await run_phases(clk, phases, drive, board, observe_inputs, observe_outputs, log=log,
+                     label=cfg.name, seed=seed)

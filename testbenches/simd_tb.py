@@ -28,8 +28,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from golden.pe.simd import SimdMac as GoldenSimd
-from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Progress,
-                                   Run, start_clock)
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
+                                   run_phases, start_clock)
 
 
 def _pack(lanes, bits):
@@ -135,29 +135,11 @@ async def simd_vs_golden(dut):
     checks = [Check("result", cfg.acc_width, lambda o: o["result"], 0)]
     board = CycleScoreboard(log, seed, model_step(cfg), checks, in_roles,
                             {"result": ports.width("result")})
-    add = board.add
 
     drive(0, 0, 0, 0, 0, 1)
     await FallingEdge(clk)
     await FallingEdge(clk)
 
     phases = stimulus(cfg, rng, run.random_cycles, run.quick)
-    total = sum(len(p[1]) for p in phases)
-    progress = Progress(log, total, cfg.name)
-    edge = FallingEdge(clk)
-    cycle = 0
-    for phase, *columns in phases:
-        log.info("phase %s: %d cycles", phase, len(columns[0]))
-        board.phase(cycle, phase)
-        for values in zip(*(c.tolist() for c in columns)):
-            add(observe_inputs(), observe_outputs())
-            drive(*(int(v) for v in values))
-            await edge
-            cycle += 1
-            if not cycle & 0xFFF:
-                progress.update(cycle)
-    add(observe_inputs(), observe_outputs())
-    board.flush()
-    log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", cfg.name, cycle,
-             board.checks, progress.rate(cycle), seed)
-
+    await run_phases(clk, phases, lambda *v: drive(*(int(x) for x in v)), board,
+                     observe_inputs, observe_outputs, log=log, label=cfg.name, seed=seed)

@@ -40,6 +40,13 @@ def _name():
                                              "the parameters)")
 
 
+#: ``--signed`` / ``--unsigned``: both operands at once (integer units).
+SIGN_SHORTHANDS = (Shorthand("--signed", ("a_signed", "b_signed"), "both operands two's "
+                             "complement", value=True),
+                   Shorthand("--unsigned", ("a_signed", "b_signed"), "both operands unsigned",
+                             value=False))
+
+
 @dataclass(frozen=True)
 class MacConfig(Config):
     """Parameters of the integer multiply-accumulate unit (:class:`hdl.mac.Mac`).
@@ -94,10 +101,7 @@ class MacConfig(Config):
     constraints = (Constraint("compressor == '3:2' or tree == 'wallace'",
                               "compressor='4:2' is allowed only with tree='wallace' "
                               "(dadda uses 3:2 counters)"),)
-    shorthands = (Shorthand("--signed", ("a_signed", "b_signed"), "both operands two's "
-                            "complement", value=True),
-                  Shorthand("--unsigned", ("a_signed", "b_signed"), "both operands unsigned",
-                            value=False))
+    shorthands = SIGN_SHORTHANDS
 
     def default_name(self):
         sa = "s" if self.a_signed else "u"
@@ -577,10 +581,7 @@ class SimdMacConfig(Config):
     kind = "simd"
     constraints = (Constraint("width % 2 == 0", "width={width} is not allowed: an even "
                               "number 4..16 (the narrow lanes are width/2 bits)"),)
-    shorthands = (Shorthand("--signed", ("a_signed", "b_signed"), "both operands two's "
-                            "complement", value=True),
-                  Shorthand("--unsigned", ("a_signed", "b_signed"), "both operands unsigned",
-                            value=False))
+    shorthands = SIGN_SHORTHANDS
 
     def default_name(self):
         sa = "s" if self.a_signed else "u"

@@ -154,12 +154,21 @@ def prove_equivalent(config, workdir, *, vfile=None, reference=None, timeout=600
     (workdir / "miter.v").write_text(text)
     expose = "\n".join(f"expose {' '.join(f'{top}/w:{r}' for r in exposed[side])}"
                        for side, top in (("dut", config.name), ("ref", reference.name)))
-    script = workdir / "prove.ys"
-    script.write_text(f"""read_verilog -sv {Path(vfile).resolve()}
-read_verilog -sv reference.v
+    script = induction_script(workdir, [Path(vfile).resolve(), "reference.v"], expose)
+    return _run_sat(script, f"{config.name}: equivalence proof failed", timeout)
+
+
+def induction_script(workdir, sources, expose, miter="miter.v"):
+    """Write ``workdir/prove.ys``: read the Verilog ``sources`` (absolute, or relative to
+    ``workdir``), ``expose`` (yosys commands
+    making registers ports), the formal ``miter``, and prove its assertions for every input
+    sequence from the all-zero initial state (``sat -tempinduct``). Returns its path."""
+    script = Path(workdir) / "prove.ys"
+    reads = "\n".join(f"read_verilog -sv {s}" for s in sources)
+    script.write_text(f"""{reads}
 proc
 {expose}
-read_verilog -formal miter.v
+read_verilog -formal {miter}
 hierarchy -check -top miter
 proc
 flatten
@@ -167,7 +176,7 @@ chformal -lower
 opt -fast
 sat -tempinduct -prove-asserts -set-init-zero -seq 1 -verify -show-ports
 """)
-    return _run_sat(script, f"{config.name}: equivalence proof failed", timeout)
+    return script
 
 
 def _run_sat(script, failure, timeout):

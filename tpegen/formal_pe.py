@@ -15,7 +15,7 @@
 
 from pathlib import Path
 
-from .formal import EquivalenceFailed, _run_sat
+from .formal import EquivalenceFailed, _run_sat, induction_script
 
 __all__ = ["prove_simd", "simd_reference", "EquivalenceFailed"]
 
@@ -77,17 +77,6 @@ def prove_simd(config, workdir, *, vfile=None, timeout=600):
     (workdir / "miter.v").write_text(SIMD_MITER.format(
         msb=2 * config.width - 1, acc_msb=config.acc_width - 1, acc_w=config.acc_width,
         dut=config.name, lanes=lanes, sum=total))
-    script = workdir / "prove.ys"
-    script.write_text(f"""read_verilog -sv {Path(vfile).resolve()}
-proc
-expose {config.name}/w:acc
-read_verilog -formal miter.v
-hierarchy -check -top miter
-proc
-flatten
-chformal -lower
-opt -fast
-sat -tempinduct -prove-asserts -set-init-zero -seq 1 -verify -show-ports
-""")
+    script = induction_script(workdir, [Path(vfile).resolve()], f"expose {config.name}/w:acc")
     seconds = _run_sat(script, f"{config.name}: proof against the spec failed", timeout)
     return {"engine": "sat", "seconds": round(seconds, 2)}

@@ -28,7 +28,7 @@ from cocotb.clock import Clock
 
 __all__ = ["load_manifest", "Run", "Ports", "Driver", "Monitor", "Scoreboard",
            "CycleScoreboard", "Check", "Progress", "start_clock", "Mismatch", "XValue",
-           "reader", "readers", "column"]
+           "reader", "readers", "column", "run_phases"]
 
 
 def load_manifest():
@@ -337,3 +337,32 @@ class Progress:
 
     def rate(self, done):
         return done / max(time.monotonic() - self.start, 1e-9)
+
+
+async def run_phases(clk, phases, drive, board, observe_inputs, observe_outputs, *, log,
+                     label, seed):
+    """Drive ``phases`` (``[(name, column, column, ...)]``, one input value per column per
+    cycle, in the order ``drive`` takes them) one cycle each at the falling edge of ``clk``,
+    handing the :class:`CycleScoreboard` ``board`` what the monitors observed every cycle;
+    flush it and log the PASS line. Returns the cycles run."""
+    from cocotb.triggers import FallingEdge
+    total = sum(len(p[1]) for p in phases)
+    progress = Progress(log, total, label)
+    add = board.add
+    edge = FallingEdge(clk)
+    cycle = 0
+    for phase, *columns in phases:
+        log.info("phase %s: %d cycles", phase, len(columns[0]))
+        board.phase(cycle, phase)
+        for values in zip(*(c.tolist() for c in columns)):
+            add(observe_inputs(), observe_outputs())
+            drive(*values)
+            await edge
+            cycle += 1
+            if not cycle & 0xFFF:
+                progress.update(cycle)
+    add(observe_inputs(), observe_outputs())     # the last cycle's edge
+    board.flush()
+    log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", label, cycle,
+             board.checks, progress.rate(cycle), seed)
+    return cycle
