@@ -22,7 +22,12 @@
     is estimated from yosys's ``stat`` against the part's capacity (:func:`_yosys_utilization`).
     A feed-forward design (no register-to-register path: only its outputs are registered) is
     run again with a register on every input, so that its Fmax is measured; its report says
-    so (the utilization stays that of the design itself).
+    so (the utilization stays that of the design itself). A design whose logic fits but whose
+    ports outnumber the package's pins (an 8x8 engine on a CABGA381) is placed and routed
+    *out of context* (:func:`_ooc_wrapper`: four pins, the inputs through a shift register,
+    the outputs registered and XOR-folded): ``pnr`` is ``routed out of context``, ``fmax_mhz``
+    that run's, ``fits`` stays false with ``fits_logic`` true, and ``out_of_context`` holds
+    the wrapped run's LUTs and utilization.
 
 Every flow reads every Verilog file of the manifest (its ``files`` of type ``verilog``): an
 engine is its top plus its PE cell (``engine.pe_module``), instantiated ``R*C`` times.
@@ -232,15 +237,50 @@ def _input_register_wrapper(manifest, path):
     return f"{top}_inreg"
 
 
+def _ooc_wrapper(manifest, path):
+    """Write ``<top>_ooc``: ``<top>`` out of context, for place and route of a design with
+    more I/O than the package: four pins (``clk``, ``rst``, serial ``si``, ``so``). Every
+    input bit comes from one shift register fed by ``si``; every output bit is registered
+    and the registers are XOR-folded, registered again, into ``so``. So no logic is
+    constant or unobserved, and the core's register-to-register paths are what nextpnr
+    times (the wrapper adds one FF per port bit and the XOR tree's LUTs)."""
+    top = manifest["top"]
+    ins = [p for p in manifest["ports"] if p["direction"] == "input"
+           and p["role"] not in ("clk", "rst")]
+    outs = [p for p in manifest["ports"] if p["direction"] == "output"]
+    n_in = sum(p["width"] for p in ins)
+    n_out = sum(p["width"] for p in outs)
+    lines = [f"module {top}_ooc(input clk, input rst, input si, output reg so);",
+             f"  reg [{max(n_in, 1) - 1}:0] sh;",
+             f"  always @(posedge clk) sh <= {{sh[{max(n_in, 2) - 2}:0], si}};"
+             if n_in > 1 else "  always @(posedge clk) sh <= si;",
+             f"  wire [{n_out - 1}:0] outs;",
+             f"  reg [{n_out - 1}:0] outs_q;",
+             "  always @(posedge clk) begin outs_q <= outs; so <= ^outs_q; end"]
+    conns, lo = [".clk(clk)", ".rst(rst)"], 0
+    for p in ins:
+        conns.append(f".{p['name']}(sh[{lo + p['width'] - 1}:{lo}])")
+        lo += p["width"]
+    lo = 0
+    for p in outs:
+        conns.append(f".{p['name']}(outs[{lo + p['width'] - 1}:{lo}])")
+        lo += p["width"]
+    lines += [f"  {top} core ({', '.join(conns)});", "endmodule", ""]
+    path.write_text("\n".join(lines))
+    return f"{top}_ooc"
+
+
 def _fpga(family, manifest, vfile, workdir, *, part, pnr=True, freq_mhz=100,
-          register_inputs=False):
+          register_inputs=False, out_of_context=False):
     spec = _FPGA[family]
     top = manifest["top"]
     netjson = workdir / f"{top}.{family}.json"
     sources = _sources(vfile)
-    if register_inputs:
-        wrapper = workdir / f"{top}_inreg.v"
-        top = _input_register_wrapper(manifest, wrapper)
+    if register_inputs or out_of_context:
+        wrap = _ooc_wrapper if out_of_context else _input_register_wrapper
+        wrapper = workdir / f"{top}_{'ooc' if out_of_context else 'inreg'}.v"
+        top = wrap(manifest, wrapper)
+        netjson = workdir / f"{top}.{family}.json"
         sources += f" {wrapper}"
     _yosys(f"""read_verilog {sources}
 {spec['synth']} -top {top} -json {netjson}
@@ -260,8 +300,21 @@ tee -q -o {workdir / f'stat_{family}.json'} stat -json
         "fmax_mhz": None,
         "cells": {k: v for k, v in sorted(cell_types.items())},
     }
-    io_bits = sum(p["width"] for p in manifest["ports"])
+    io_bits = 4 if out_of_context else sum(p["width"] for p in manifest["ports"])
     estimate = _yosys_utilization(family, part, cell_types, io_bits)
+    if pnr and not out_of_context and not _fits(estimate) and \
+            [k for k, e in estimate.items() if e["used"] > e["available"]] == ["io"]:
+        # the logic fits, the package's pins do not: place and route out of context
+        ooc = _fpga(family, manifest, vfile, workdir, part=part, freq_mhz=freq_mhz,
+                    out_of_context=True)
+        return {**out, "fmax_mhz": ooc["fmax_mhz"], "pnr": "routed out of context",
+                "utilization_source": "yosys", "utilization": estimate, "fits": False,
+                "fits_logic": True,
+                "out_of_context": {k: ooc[k] for k in ("luts", "utilization", "fits")},
+                "note": f"{io_bits} I/O bits > {part.io} package pins: placed and routed "
+                        "out of context (inputs through a shift register, outputs "
+                        "XOR-folded: 4 pins); Fmax and the out_of_context utilization "
+                        "include that wrapper"}
     if not pnr:
         return {**out, "pnr": "not run", "utilization_source": "yosys",
                 "utilization": estimate, "fits": _fits(estimate)}
@@ -379,7 +432,8 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
     dict
         ``{"design", "kind", "parameters", "asic": {...}, "ecp5": {...}, ...}``. Each FPGA
         flow's dict holds ``part``, ``package``, ``luts``, ``dsps``, ``fmax_mhz``, ``cells``,
-        ``pnr`` (``routed``, ``does not fit`` or ``not run``), ``utilization`` (``luts``,
+        ``pnr`` (``routed``, ``routed out of context``, ``does not fit`` or ``not run``),
+        ``utilization`` (``luts``,
         ``ffs``, ``dsps``, ``bram``, ``io`` and on iCE40 ``logic_cells``, each ``{"used",
         "available", "percent"}``), ``utilization_source`` (``nextpnr`` or ``yosys``) and
         ``fits``.
@@ -428,7 +482,7 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
                        f"{r['checked']} cycles")
         else:
             report[flow] = r = _fpga(flow, manifest, vfile, workdir, part=parts[flow], pnr=pnr)
-            if r["pnr"] == "routed" and r["fmax_mhz"] is None:
+            if r["pnr"] in ("routed", "routed out of context") and r["fmax_mhz"] is None:
                 # feed-forward: no register-to-register path to time; the utilization and
                 # fit stay the design's own
                 timed = _fpga(flow, manifest, vfile, workdir, part=parts[flow],
@@ -441,7 +495,9 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
             fmax = f"Fmax {r['fmax_mhz']} MHz" if r["fmax_mhz"] else "no Fmax"
             summary = (f"{r['part']}: {r['luts']} LUTs, {r['dsps']} DSPs, {fmax}; "
                        + ", ".join(f"{k} {e['used']}/{e['available']}" for k, e in u.items())
-                       + f"; {'fits' if r['fits'] else 'does NOT fit'} (P&R: {r['pnr']})")
+                       + f"; {'fits' if r['fits'] else 'does NOT fit'}"
+                       + (" (logic fits; I/O does not)" if r.get("fits_logic") else "")
+                       + f" (P&R: {r['pnr']})")
             if not r["fits"]:
                 over = [k for k, e in u.items() if e["used"] > e["available"]]
                 r["does_not_fit"] = over

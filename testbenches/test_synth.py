@@ -110,20 +110,31 @@ def test_fpga_part_is_an_option(build_root):
 
 
 def test_design_too_big_for_the_part(build_root):
-    """On an iCE40-HX1K (TQ144: 96 I/O) the int8 MAC's 116 port bits do not fit: nextpnr
-    fails for size, and the report says so, with yosys's estimate; without P&R the estimate
+    """On an iCE40-HX1K (TQ144: 96 I/O): a 32-bit MAC's logic does not fit, so nextpnr fails
+    for size, and the report says so, with yosys's estimate; the int8 MAC's logic fits but its
+    116 port bits do not, so it is placed and routed out of context (four pins, through the
+    flow's shift-register wrapper) and still marked as not fitting; without P&R the estimate
     alone is reported."""
     for tool in ("yosys", "nextpnr-ice40"):
         require(tool)
     out = build_root / "synth" / "too_big"
+    big = api.generate(MacConfig(a_width=32, b_width=32, acc_width=64), out / "mac32")
+    r = synthesize(big, flows=("ice40",), ice40_part="hx1k", workdir=out / "pnr32",
+                   report_path=out / "pnr32.report.json")["ice40"]
+    assert r["part"] == "iCE40HX1K" and r["pnr"] == "does not fit" and not r["fits"]
+    assert r["utilization_source"] == "yosys" and r["fmax_mhz"] is None
+    assert r["utilization"]["luts"]["used"] > r["utilization"]["luts"]["available"]
+    assert "ERROR" in r["pnr_error"]
     design = api.generate(INT8, out)
     r = synthesize(design, flows=("ice40",), ice40_part="hx1k", workdir=out / "pnr",
                    report_path=out / "pnr.report.json")["ice40"]
     print(json.dumps({k: v for k, v in r.items() if k != "cells"}))
-    assert r["part"] == "iCE40HX1K" and r["pnr"] == "does not fit" and not r["fits"]
-    assert r["utilization_source"] == "yosys" and r["fmax_mhz"] is None
+    assert r["pnr"] == "routed out of context" and not r["fits"] and r["fits_logic"]
     assert r["utilization"]["io"] == {"used": 116, "available": 96, "percent": 120.83}
-    assert "ERROR" in r["pnr_error"]
+    assert r["fmax_mhz"] > 0 and r["out_of_context"]["fits"]
+    assert r["out_of_context"]["utilization"]["io"]["used"] == 4
+    wrapper = (out / "pnr" / f"{INT8.name}_ooc.v").read_text()
+    assert "so <= ^outs_q" in wrapper and "sh <= {sh[" in wrapper
     r = synthesize(design, flows=("ice40",), ice40_part="hx8k", pnr=False, workdir=out / "est",
                    report_path=out / "est.report.json")["ice40"]
     assert r["pnr"] == "not run" and r["utilization_source"] == "yosys" and r["fits"]
