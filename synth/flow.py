@@ -455,56 +455,57 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
         workdir = Path(manifest["_path"]).parent / "synth" / (top + ("_booth" if booth else ""))
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    report = {"design": top, "kind": manifest["kind"], "variant": "booth" if booth else "plain",
-              "parameters": manifest["parameters"], "latency": manifest["latency"]}
-    for flow in flows:
-        start = time.monotonic()
-        _log(progress, f"[{top}] {flow}: running")
-        if flow == "asic" and manifest["kind"] == "engine" and "engine" in manifest:
-            report["asic"] = r = _engine_asic(manifest, vfile, workdir, booth=booth,
-                                              period_ns=period_ns, hier=hier,
-                                              hier_check=hier_check, progress=progress)
-            diff = r.get("hier_vs_flat")
-            summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
-                       f"{r['critical_path_ns']:.3f} ns, method {r['method']}"
-                       + (f" (hier vs flat: area {100 * diff['area']:+.2f} %, critical path "
-                          f"{100 * diff['critical_path']:+.2f} %)" if diff else ""))
-        elif flow == "asic":
-            report["asic"] = _asic(manifest, vfile, workdir, booth=booth, period_ns=period_ns)
-            r = report["asic"]
-            summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
-                       f"{r['critical_path_ns']:.3f} ns")
-        elif flow == "power":
-            from .power import power
-            report["power"] = r = power(design, period_ns=period_ns, workdir=workdir)
-            summary = (f"{r['power_mw']:.3f} mW at {1000 / period_ns:.0f} MHz, "
-                       f"{r['energy_pj_per_op']:.2f} pJ/op, netlist == golden over "
-                       f"{r['checked']} cycles")
-        else:
-            report[flow] = r = _fpga(flow, manifest, vfile, workdir, part=parts[flow], pnr=pnr)
-            if r["pnr"] in ("routed", "routed out of context") and r["fmax_mhz"] is None:
-                # feed-forward: no register-to-register path to time; the utilization and
-                # fit stay the design's own
-                timed = _fpga(flow, manifest, vfile, workdir, part=parts[flow],
-                              register_inputs=True)
-                own = {k: r[k] for k in ("utilization", "utilization_source", "fits")}
-                report[flow] = r = {**timed, **own,
-                                    "note": "Fmax with input registers added by the flow; "
-                                            "utilization of the design without them"}
-            u = r["utilization"]
-            fmax = f"Fmax {r['fmax_mhz']} MHz" if r["fmax_mhz"] else "no Fmax"
-            summary = (f"{r['part']}: {r['luts']} LUTs, {r['dsps']} DSPs, {fmax}; "
-                       + ", ".join(f"{k} {e['used']}/{e['available']}" for k, e in u.items())
-                       + f"; {'fits' if r['fits'] else 'does NOT fit'}"
-                       + (" (logic fits; I/O does not)" if r.get("fits_logic") else "")
-                       + f" (P&R: {r['pnr']})")
-            if not r["fits"]:
-                over = [k for k, e in u.items() if e["used"] > e["available"]]
-                r["does_not_fit"] = over
-        _log(progress, f"[{top}] {flow}: {summary} ({time.monotonic() - start:.1f} s)")
-    if report_path is None:
-        report_path = Path(manifest["_path"]).with_name(
-            f"{top}{'_booth' if booth else ''}.report.json")
-    Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
-    report["_path"] = str(report_path)
-    return report
+    with tools.exclusive(workdir):   # one run at a time in this folder
+        report = {"design": top, "kind": manifest["kind"], "variant": "booth" if booth else "plain",
+                  "parameters": manifest["parameters"], "latency": manifest["latency"]}
+        for flow in flows:
+            start = time.monotonic()
+            _log(progress, f"[{top}] {flow}: running")
+            if flow == "asic" and manifest["kind"] == "engine" and "engine" in manifest:
+                report["asic"] = r = _engine_asic(manifest, vfile, workdir, booth=booth,
+                                                  period_ns=period_ns, hier=hier,
+                                                  hier_check=hier_check, progress=progress)
+                diff = r.get("hier_vs_flat")
+                summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
+                           f"{r['critical_path_ns']:.3f} ns, method {r['method']}"
+                           + (f" (hier vs flat: area {100 * diff['area']:+.2f} %, critical path "
+                              f"{100 * diff['critical_path']:+.2f} %)" if diff else ""))
+            elif flow == "asic":
+                report["asic"] = _asic(manifest, vfile, workdir, booth=booth, period_ns=period_ns)
+                r = report["asic"]
+                summary = (f"{r['area_um2']:.0f} um^2, {r['cells']} cells, "
+                           f"{r['critical_path_ns']:.3f} ns")
+            elif flow == "power":
+                from .power import power
+                report["power"] = r = power(design, period_ns=period_ns, workdir=workdir)
+                summary = (f"{r['power_mw']:.3f} mW at {1000 / period_ns:.0f} MHz, "
+                           f"{r['energy_pj_per_op']:.2f} pJ/op, netlist == golden over "
+                           f"{r['checked']} cycles")
+            else:
+                report[flow] = r = _fpga(flow, manifest, vfile, workdir, part=parts[flow], pnr=pnr)
+                if r["pnr"] in ("routed", "routed out of context") and r["fmax_mhz"] is None:
+                    # feed-forward: no register-to-register path to time; the utilization and
+                    # fit stay the design's own
+                    timed = _fpga(flow, manifest, vfile, workdir, part=parts[flow],
+                                  register_inputs=True)
+                    own = {k: r[k] for k in ("utilization", "utilization_source", "fits")}
+                    report[flow] = r = {**timed, **own,
+                                        "note": "Fmax with input registers added by the flow; "
+                                                "utilization of the design without them"}
+                u = r["utilization"]
+                fmax = f"Fmax {r['fmax_mhz']} MHz" if r["fmax_mhz"] else "no Fmax"
+                summary = (f"{r['part']}: {r['luts']} LUTs, {r['dsps']} DSPs, {fmax}; "
+                           + ", ".join(f"{k} {e['used']}/{e['available']}" for k, e in u.items())
+                           + f"; {'fits' if r['fits'] else 'does NOT fit'}"
+                           + (" (logic fits; I/O does not)" if r.get("fits_logic") else "")
+                           + f" (P&R: {r['pnr']})")
+                if not r["fits"]:
+                    over = [k for k, e in u.items() if e["used"] > e["available"]]
+                    r["does_not_fit"] = over
+            _log(progress, f"[{top}] {flow}: {summary} ({time.monotonic() - start:.1f} s)")
+        if report_path is None:
+            report_path = Path(manifest["_path"]).with_name(
+                f"{top}{'_booth' if booth else ''}.report.json")
+        Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
+        report["_path"] = str(report_path)
+        return report

@@ -34,9 +34,10 @@ TPEGEN = Path(sys.executable).with_name("tpegen")
 
 SHAPES = [(7, 9, 10), (1, 1, 1), (5, 1, 6), (1, 9, 1)]
 
-#: The tests that simulate (or regenerate) the OS engine share its one build: under
-#: ``pytest -n --dist loadgroup`` (``make test``) they run on one worker, so the design is
-#: generated and Verilator-built once, not twice at the same time into the same directory.
+#: The tests that simulate (or regenerate) the OS engine share its one build. They are one
+#: xdist group, and, since pytest-xdist does not always keep a group on one worker, the
+#: GEMM driver also locks its build folder (``tpegen.tools.exclusive``): two workers take
+#: turns instead of building into the same directory at the same time.
 OS_GROUP = pytest.mark.xdist_group("gemm_os3x4")
 
 

@@ -67,3 +67,21 @@ def test_good_design_passes_and_reports(tmp_path):
     result = run_design_test(design, seed=5, random_cycles=500)
     assert result["design"] == config.name and result["seed"] == 5
     assert json.loads(design.read_text())["latency"] == 1
+
+
+def test_exclusive_makes_two_processes_take_turns(tmp_path):
+    """``tools.exclusive``: a second process that wants the same folder waits until the
+    first lets it go (the harness, the GEMM driver and the synthesis flow hold it)."""
+    import subprocess
+    import sys
+    import time
+    from tpegen import tools
+    code = ("import sys, time; from tpegen import tools\n"
+            "with tools.exclusive(sys.argv[1]): print(time.monotonic(), flush=True)")
+    with tools.exclusive(tmp_path):
+        other = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                                 stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        assert other.poll() is None          # still waiting for the lock
+        released = time.monotonic()
+    assert float(other.communicate(timeout=30)[0]) >= released

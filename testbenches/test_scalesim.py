@@ -155,7 +155,8 @@ def _tile_timing(build_dir):
         return out["tile_first"].tolist(), out["tile_end"].tolist()
 
 
-#: The OS design's users share its build (one worker under ``--dist loadgroup``).
+#: The OS design's users share its build (one xdist group; the driver's folder lock makes
+#: two workers take turns when xdist splits the group).
 OS_GROUP = pytest.mark.xdist_group("scalesim_os")
 
 

@@ -17,10 +17,10 @@ INT8 = MacConfig(a_width=8, b_width=8, acc_width=32, mult="booth4", tree="dadda"
                  accumulate="carry_save")
 INT4 = INT8.replace(a_width=4, b_width=4, acc_width=12)
 
-#: The module's fixtures synthesize into fixed folders; under ``pytest -n --dist loadgroup``
-#: (``make test``) every test here runs on one worker, so two workers never run the same
-#: flow in the same folder at once (a stop's CI once read an ``sta.log`` another was writing).
-pytestmark = pytest.mark.xdist_group("synth")
+#: The module's fixtures synthesize into fixed folders, and pytest-xdist may run a module
+#: fixture on both workers (a stop's CI once read an ``sta.log`` another worker was
+#: writing): ``synthesize`` holds a lock on its folder (``tpegen.tools.exclusive``), so the
+#: two take turns.
 
 
 @pytest.fixture(scope="module")

