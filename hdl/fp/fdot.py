@@ -200,9 +200,7 @@ def dot_datapath(m, cfg, a_terms, b_terms, c_bits, *, guard=GUARD, tree="dadda",
 
     # -- 3. one bit-matrix sum --------------------------------------------------------------
     reduced, tree_stats = reduce_matrix(m, matrix, tree=tree, compressor=compressor, prefix="dot")
-    zero1 = Const(0, 1)
-    row0 = [col[0] if len(col) > 0 else zero1 for col in reduced.columns]
-    row1 = [col[1] if len(col) > 1 else zero1 for col in reduced.columns]
+    row0, row1 = reduced.rows()
     total = final_add(m, row0, row1, ws, kind=final_adder, prefix="dot_cpa")
     negative = total[ws - 1]
     magnitude = Signal(ws - 1, name="dot_magnitude")
