@@ -66,6 +66,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.tables import text_table  # noqa: E402
+from golden.pe.simd import pack  # noqa: E402
 from synth import power as power_flow  # noqa: E402
 from synth.flow import synthesize  # noqa: E402
 from tpegen import api  # noqa: E402
@@ -97,15 +98,6 @@ def activations(bits, shape, rng, kind):
         return weights(bits, shape, rng)
     hi = (1 << (bits - 1)) - 1
     return np.clip(np.rint(rng.normal(0, (1 << (bits - 1)) / 3, shape)), 0, hi).astype(np.int64)
-
-
-def pack(lanes, bits):
-    """Words (int64) of the ``(cycles, n)`` signed lane values, lane ``i`` at bits ``i*bits``."""
-    mask = (1 << bits) - 1
-    word = np.zeros(lanes.shape[0], np.int64)
-    for i in range(lanes.shape[1]):
-        word |= (lanes[:, i] & mask) << (i * bits)
-    return word
 
 
 def stream(cfg, modes, rng, act_kind):

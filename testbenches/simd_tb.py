@@ -27,22 +27,11 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge
 
+from golden.mac import operand_range
 from golden.pe.simd import SimdMac as GoldenSimd
+from golden.pe.simd import pack
 from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
                                    run_phases, start_clock)
-
-
-def _pack(lanes, bits):
-    """Words from a list of lane arrays (natural values; masked to ``bits``)."""
-    word = np.zeros(len(lanes[0]), dtype=object)
-    for i, lane in enumerate(lanes):
-        word += (np.asarray(lane, dtype=np.int64) & ((1 << bits) - 1)).astype(object) \
-            << (i * bits)
-    return word
-
-
-def _range(bits, signed):
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 def mode_sequence(codes=4, repeat=3):
@@ -67,12 +56,12 @@ def stimulus(cfg, rng, random_cycles, quick):
     for code, name, n, wa, wb in cfg.modes():
         if quick and code == 0 and wa + wb > 12:
             continue
-        (alo, ahi), (blo, bhi) = _range(wa, cfg.a_signed), _range(wb, cfg.b_signed)
+        (alo, ahi), (blo, bhi) = operand_range(wa, cfg.a_signed), operand_range(wb, cfg.b_signed)
         x, y = np.meshgrid(np.arange(alo, ahi + 1), np.arange(blo, bhi + 1), indexing="ij")
         x, y = x.ravel(), y.ravel()
         count = x.size
-        a = _pack([np.roll(x, i * count // n) for i in range(n)], wa)
-        b = _pack([np.roll(y, i * count // n) for i in range(n)], wb)
+        a = pack(np.stack([np.roll(x, i * count // n) for i in range(n)], 1), wa)
+        b = pack(np.stack([np.roll(y, i * count // n) for i in range(n)], 1), wb)
         clear = (np.arange(count) % 16 == 0).astype(np.int64)
         phases.append((f"exhaustive {name}", a, b, np.full(count, code), clear,
                        np.ones(count, np.int64), np.zeros(count, np.int64)))
@@ -80,7 +69,7 @@ def stimulus(cfg, rng, random_cycles, quick):
     def words(count):
         """Random words, a fifth of the mode-0 lanes from the corners."""
         out = rng.integers(0, 1 << W, size=count, dtype=np.uint64).astype(object)
-        lo, hi = _range(cfg.width, cfg.a_signed)
+        lo, hi = operand_range(cfg.width, cfg.a_signed)
         corners = np.array(sorted({lo, hi, 0, 1, -1 if lo < 0 else hi - 1}), dtype=np.int64)
         pick = rng.random(count) < 0.2
         low = rng.choice(corners, size=count) & ((1 << cfg.width) - 1)

@@ -201,34 +201,24 @@ def test_tree_engine_run_gemm_bf16(config, build_root):
     results of K chunks summed in float64: the tree), and close to the float64 product."""
     import ml_dtypes
     import numpy as np
-    from golden.fp.vfdot import fdot
+    from testbenches.engine_tb import _products
     from tpegen import api, run_gemm
     from testbenches.conftest import require
     require("verilator")
     design = api.generate(config, build_root / "gemm" / config.name)
     rng = np.random.default_rng(SEED)
     bits = lambda x: x.astype(ml_dtypes.bfloat16).view(np.uint16).astype(np.int64)
-    T = config.terms
+    fp32 = lambda words: np.asarray(words, np.int64).astype(np.uint32).view(np.float32)
+    # the cube holds all of K in its accumulators; the tree reduces K in chunks of its K
+    chunk = config.cols if config.arch == "adder-tree" else None
     for M, K, N in ((5, 7, 3), (3, 4, 5), (1, 1, 1)):
         A, B = rng.normal(size=(M, K)), rng.normal(size=(K, N))
         C, _ = run_gemm(design, A, B)
         Ab, Bb = bits(A), bits(B)
+        step = chunk or K
         want = np.zeros((M, N))
-        steps = -(-K // T)
-        Ap = np.pad(Ab, ((0, 0), (0, steps * T - K)))
-        Bp = np.pad(Bb, ((0, steps * T - K), (0, 0)))
-        acc = np.zeros((M, N), np.int64)
-        for g in range(steps):
-            a = np.broadcast_to(Ap[:, None, g * T:(g + 1) * T], (M, N, T))
-            b = np.broadcast_to(Bp[g * T:(g + 1) * T].T[None], (M, N, T))
-            part = fdot(a, b, 0 if config.arch == "adder-tree" else acc,
-                        fmt_acc="fp32", fmt_a="bf16")
-            if config.arch == "adder-tree":      # each K chunk a dot product, summed in float64
-                want += part.astype(np.uint32).view(np.float32)
-            else:
-                acc = part
-        if config.arch == "cube":
-            want = acc.astype(np.uint32).view(np.float32)
+        for k in range(0, K, step):
+            want += fp32(_products(config, [(Ab[:, k:k + step], Bb[k:k + step])])[0])
         np.testing.assert_array_equal(C, want.astype(np.float32), err_msg=str((M, K, N)))
         exact = Ab.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64) @ \
             Bb.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64)

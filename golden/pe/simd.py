@@ -26,6 +26,8 @@ Members
 -------
 lanes
     The lanes of a word in a mode (scalar, Python integers).
+pack
+    Words from lane values (numpy): the inverse of :func:`lanes`.
 SimdMac
     Scalar cycle model on Python integers (the reference the vectorized one is tested
     against): ``reset``, ``tick(a, b, mode, clear, enable)``, ``result``.
@@ -37,7 +39,7 @@ import numpy as np
 
 from tpegen.config import SimdMacConfig
 
-__all__ = ["lanes", "SimdMac", "SimdMacArray"]
+__all__ = ["lanes", "pack", "SimdMac", "SimdMacArray"]
 
 
 def _modes(cfg):
@@ -59,6 +61,16 @@ def lanes(x, mode, cfg, operand):
     bits = wa if operand == "a" else wb
     signed = cfg.a_signed if operand == "a" else cfg.b_signed
     return [_signed((x >> (i * bits)) & ((1 << bits) - 1), bits, signed) for i in range(n)]
+
+
+def pack(values, bits):
+    """Words (int64) holding ``values`` (natural integers, shape ``(words, n)``: lane ``i``
+    of every word) as lanes of ``bits`` bits, lane ``i`` at bit ``i * bits``."""
+    values = np.asarray(values, np.int64)
+    word = np.zeros(values.shape[0], np.int64)
+    for i in range(values.shape[1]):
+        word |= (values[:, i] & ((1 << bits) - 1)) << (i * bits)
+    return word
 
 
 class SimdMac:
