@@ -2,7 +2,33 @@
 """Mixed-precision PEs against their baselines (issue 11, "Measurements"): area, timing,
 FPGA, throughput and energy per MAC in one run, and from them area and energy efficiency.
 
-PEs so far: the SIMD multi-precision MAC (kind ``simd``, :mod:`hdl.pe.simd`) at W = 8,
+Comparisons (``--pe``; default all), each a PE against its baseline in one run:
+
+* ``simd``: see below;
+* ``bitserial``: the BitMoD bit-serial PE (kind ``bitserial``, :mod:`hdl.pe.bitserial`), 8
+  lanes of fp16 activations x 4-bit weights whose datatype (int4/fp4/er/ea) is chosen per
+  group of 128 (:func:`golden.quant.quantize_mixture` on Student-t weights), zero bit
+  positions skipped, against BitMoD's comparison point: the bit-parallel fp16 PE
+  (``datapath="parallel"``: weights dequantized to fp16, exact fp16 MACs) with as many
+  lanes as the serial PE's measured MACs/cycle on the same stream (rounded). The serial
+  PE's stream holds each beat until the edge the golden model predicts accepts it;
+* ``lut``: the LUT Tensor Core PE (kind ``lut``, :mod:`hdl.pe.lut`), K = 4 int8 activations
+  per symmetric table shared by 16 int4 weight columns, one bit-plane per cycle (16 MACs per
+  cycle), against ``datapath="mac"``, the same bit-serial schedule with each column's plane
+  products formed directly (no table); and, per MAC, against the MixPE group PE at W4A8 (the
+  issue's baseline; ``lut_vs_mixpe_*`` when both run);
+* ``mixpe`` (W4A16) and ``mixpe_a8`` (W4A8, int8 activations, the same stream quantized
+  per token): the MixPE group PE (kind ``mixpe``, :mod:`hdl.pe.mixpe`), int4 two's-complement
+  weights x fp16 activations, groups of G = 32, fp32 accumulator: ``datapath="shift-add"``
+  (shift-and-add products summed exactly per group, one dequantization per group) against
+  ``datapath="dequant"`` (every weight dequantized to fp16, then the exact fp16 x fp16 + fp32
+  MAC). Both do 1 MAC per cycle. The stream (workload ``w4a16``) is the k-loop of a
+  group-quantized GEMM: Student-t weights quantized to int4 per group of 32 with fp16 absmax
+  scales (:mod:`golden.quant`), activations N(0, 1) with 1 % outlier channels x 20 in fp16
+  (bench/quant_error.py's distributions), dot products of K = 128 (``clear`` first,
+  ``last`` on the final beat).
+
+The SIMD multi-precision MAC (kind ``simd``, :mod:`hdl.pe.simd`) at W = 8,
 signed lanes, 32-bit accumulator: ``datapath="fused"`` (one reconfigurable multiplier of
 four 4x4 bricks) against its baseline ``datapath="separate"`` (one 8x8, two 4x8 and four
 4x4 multipliers side by side, the idle ones fed zeros). Both have the same ports and golden
@@ -41,16 +67,17 @@ workload ``mixed`` uses the mixed stream's MACs/cycle. Since both designs do the
 per cycle in every mode, the area-efficiency ratio (fused over separate) is the same in every
 workload: ``(area x critical path)`` of separate over fused.
 
-Headline (last lines): ``simd_area_eff_ratio`` and ``simd_energy_eff_ratio``, fused over
-separate, both at the mixed workload (1/3 of cycles in each mode, changing often). Before
-them, per workload ``simd_<w>_energy_per_mac_pj`` (fused), ``simd_<w>_baseline_energy_per_mac_pj``
-(separate) and ``simd_<w>_energy_eff_ratio``, ``w`` in ``mode0, mode1, mode2, mixed``.
+Headline (last lines): per PE ``<pe>_area_eff_ratio`` and ``<pe>_energy_eff_ratio``, the PE
+over its baseline at its headline workload (``simd``: fused over separate at the mixed
+workload, 1/3 of cycles in each mode, changing often; ``mixpe``: ``w4a16``). Before them,
+per PE and workload ``<pe>_<w>_energy_per_mac_pj``, ``<pe>_<w>_baseline_energy_per_mac_pj``
+and ``<pe>_<w>_energy_eff_ratio`` (``simd``: ``w`` in ``mode0, mode1, mode2, mixed``).
 
 Writes ``build/bench/qor_pe/`` (designs, synthesis and power runs, ``qor_pe.json``,
 ``qor_pe.csv``).
 
-Usage: ``python bench/qor_pe.py [--quick] [--cycles 3000] [--mult array]
-[--activations relu|normal] [--no-fpga] [--seed 11]``
+Usage: ``python bench/qor_pe.py [--quick] [--cycles 3000] [--pe simd --pe mixpe]
+[--mult array] [--activations relu|normal] [--no-fpga] [--seed 11]``
 """
 
 import argparse
@@ -65,12 +92,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import quant_error as qerr  # noqa: E402
 from bench.tables import text_table  # noqa: E402
+from golden import quant  # noqa: E402
 from golden.pe.simd import pack  # noqa: E402
 from synth import power as power_flow  # noqa: E402
 from synth.flow import synthesize  # noqa: E402
 from tpegen import api  # noqa: E402
-from tpegen.config import MULTIPLIERS, SimdMacConfig  # noqa: E402
+from tpegen.config import (BitSerialConfig, LutPeConfig, MULTIPLIERS, MixPeConfig,  # noqa: E402
+                           SimdMacConfig)
 
 OUT = REPO / "build" / "bench" / "qor_pe"
 #: ECP5 part of the FPGA figures, as bench/qor_mac.py (``ECP5_PART``) and bench/qor_fp.py
@@ -165,32 +195,203 @@ def figures(report, workload):
     return macs, mac_per_s / a["area_um2"], p["energy_pj_per_mac"], 1 / p["energy_pj_per_mac"]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="1000 cycles per power run and no nextpnr (ECP5 LUTs/DSPs from "
-                             "yosys, no Fmax)")
-    parser.add_argument("--cycles", type=int, default=None,
-                        help="cycles per power run (default 3000; --quick 1000)")
-    parser.add_argument("--mult", default="array", choices=MULTIPLIERS,
-                        help="sub-multiplier of both designs (default array)")
-    parser.add_argument("--activations", default="relu", choices=("relu", "normal"))
-    parser.add_argument("--no-fpga", action="store_true", help="no ECP5 flow")
-    parser.add_argument("--seed", type=int, default=11)
-    args = parser.parse_args()
-    cycles = args.cycles or (1000 if args.quick else 3000)
-    if not 100 <= cycles <= 100000:
-        parser.error("cycles: allowed 100..100000")
-    start = time.monotonic()
-    base = SimdMacConfig(width=8, mult=args.mult)
-    designs = {"fused": base, "separate": base.replace(datapath="separate")}
-    workloads = streams(base, cycles, args.seed, args.activations)
-    print(f"SIMD MAC W=8, fused vs separate; {len(workloads)} power streams x {cycles} cycles "
-          f"({args.activations} activations, seed {args.seed}); one synthesis at a time",
-          flush=True)
-    reports = {k: run_design(cfg, workloads, cycles, not args.no_fpga, not args.quick)
-               for k, cfg in designs.items()}
+# --- the MixPE group PE: W4A16 group-quantized GEMM streams ---------------------------------
 
+#: the MixPE comparisons: int4 weights (two's complement) x fp16 or int8 activations, groups
+#: of 32
+MIXPE = MixPeConfig(w_width=4, act="fp16", group=32)
+MIXPE_A8 = MIXPE.replace(act="int8")
+#: the dot-product length of the MixPE streams (a clear starts, a last ends it: 4 groups)
+MIXPE_K = 128
+
+
+def mixpe_streams(cfg, cycles, seed, dist="student-t"):
+    """``{"w4a16" or "w4a8": (columns, 1.0)}``: the k-loop of a group-quantized GEMM on one
+    PE.
+
+    Weights: a (K x N) matrix from ``dist`` (bench/quant_error.py: Student-t nu = 3 or
+    normal), group-quantized to int4 along K (golden.quant, absmax scales in fp16) and fed as
+    two's complement codes with their group's scale; activations: standard normal with 1 % of
+    the K channels times 20 (outliers), in fp16, or quantized to int8 with one absmax scale
+    per token (:func:`golden.quant.quantize_act_int8`); a dot product of ``MIXPE_K`` products per
+    output (``clear`` on its first, ``last`` on its last beat), ``enable`` 1."""
+    rng = np.random.default_rng(seed)
+    K, G = MIXPE_K, cfg.group
+    n = -(-cycles // K)
+    W = qerr.weights(dist, K, n, 3, rng)
+    codes, scales = quant.quantize(W, dtype="int4", group=G, axis=0)
+    twos = quant.int4_to_twos(codes)                          # (K, n) int4 bit patterns
+    X, _ = qerr.activations(n, K, 0.01, 20.0, rng)            # one activation row per output
+    t = np.arange(cycles)
+    k, col = t % K, t // K
+    a = twos[k, col] & 0xF
+    if cfg.act == "int8":
+        q, _ = quant.quantize_act_int8(X)
+        b = np.asarray(q, np.int64)[col, k] & 0xFF
+    else:
+        b = X[col, k].astype(np.float16).view(np.uint16).astype(np.int64)
+    scale = np.asarray(scales, np.float16).view(np.uint16).astype(np.int64)[k // G, col]
+    cols = {"a": a.tolist(), "b": b.tolist(), "scale": scale.tolist(),
+            "zero": [0] * cycles, "clear": (k == 0).astype(int).tolist(),
+            "enable": [1] * cycles, "last": (k == K - 1).astype(int).tolist()}
+    return {"w4a8" if cfg.act == "int8" else "w4a16": (cols, 1.0)}
+
+
+# --- the LUT Tensor Core PE: int4 weights x int8 activations, bit-serial planes -------------
+
+#: the LUT comparison: K = 4 int8 activations per table, 16 weight columns sharing it, int4
+#: weights one bit-plane per cycle: 16 * 4 / 4 = 16 MACs per cycle
+LUT = LutPeConfig(k=4, w_width=4, a_width=8, cols=16)
+
+
+def lut_streams(cfg, cycles, seed, dist="student-t"):
+    """``{"w4a8": (columns, MACs per cycle)}``: K-groups of int8 activations (N(0, 1) with 1 %
+    outlier channels, quantized per token) loaded one table at a time, each followed by its
+    n = 4 bit-planes of ``cols`` int4 weight columns (Student-t, quantized per group of 32
+    along K, two's complement); the next group's ``load`` comes with the last plane, so the
+    PE never idles; a dot product of ``MIXPE_K`` = 128 activations (32 groups: ``clear``
+    on its first plane)."""
+    from golden.pe.lut import bit_planes, pack_lanes
+    rng = np.random.default_rng(seed)
+    K, n, N, Kd = cfg.k, cfg.w_width, cfg.cols, MIXPE_K
+    groups = -(-(cycles - 1) // n) + 1
+    W = qerr.weights(dist, Kd, N, 3, rng)
+    codes, _ = quant.quantize(W, dtype="int4", group=32, axis=0)
+    twos = np.asarray(quant.int4_to_twos(codes), np.int64) & ((1 << n) - 1)    # (Kd, N)
+    X, _ = qerr.activations(1, groups * K, 0.01, 20.0, rng)
+    q, _ = quant.quantize_act_int8(X)
+    acts = np.asarray(q, np.int64)[0] & 0xFF
+    a_words = [pack_lanes(acts[g * K:(g + 1) * K], cfg.a_width) for g in range(groups)]
+    planes = []
+    for g in range(groups):
+        k0 = (g * K) % Kd
+        planes.append(bit_planes(twos[k0:k0 + K].T, cfg))        # weights[j][k]
+    cols = {"a": [a_words[0]], "mode": [1], "b": [0], "clear": [0], "enable": [0]}
+    for t in range(1, cycles):
+        g, p = divmod(t - 1, n)
+        last = p == n - 1
+        cols["a"].append(a_words[g + 1] if last else 0)
+        cols["mode"].append(int(last))
+        cols["b"].append(planes[g][p])
+        cols["clear"].append(int(p == 0 and (g * K) % Kd == 0))
+        cols["enable"].append(1)
+    return {"w4a8": (cols, cfg.macs_per_cycle * (cycles - 1) / cycles)}
+
+
+# --- the BitMoD bit-serial PE: fp16 activations x mixture-of-datatype 4-bit weights ----------
+
+#: the bit-serial comparison: 8 lanes, groups of 128 (BitMoD's), zero positions skipped
+BITSERIAL = BitSerialConfig(lanes=8, act="fp16", group=128, skip_zeros=True)
+
+
+def _bitserial_beats(cfg, beats, rng, dist="student-t"):
+    """``(a, codes, dtype, scale, clear)`` per beat: dot products of K = group weights of one
+    column (Student-t, quantized per group of ``group`` to the best of int4/fp4/er/ea,
+    :func:`golden.quant.quantize_mixture`, fp16 scales) times fp16 activations (N(0, 1), 1 %
+    outlier channels x 20); ``clear`` on a dot product's first beat."""
+    from golden.pe.bitserial import pack
+    L, G = cfg.lanes, cfg.group
+    per_col = G // L
+    cols = -(-beats // per_col)
+    W = qerr.weights(dist, G, cols, 3, rng)
+    codes, scales, selector = quant.quantize_mixture(W, group=G, axis=0)
+    X, _ = qerr.activations(1, G, 0.01, 20.0, rng)
+    act = X[0].astype(np.float16).view(np.uint16).astype(np.int64)
+    k = np.arange(beats)
+    col, step = k // per_col, k % per_col
+    lane_k = step[:, None] * L + np.arange(L)[None]
+    a = pack(act[lane_k], 16)
+    w = pack(np.asarray(codes, np.int64)[lane_k, col[:, None]], 4)
+    dtype = np.asarray(selector, np.int64)[0, col]
+    scale = np.asarray(scales, np.float16).view(np.uint16).astype(np.int64)[0, col]
+    return a, np.asarray(codes, np.int64)[lane_k, col[:, None]], w, dtype, scale, \
+        (step == 0).astype(int)
+
+
+def bitserial_streams(cfg, cycles, seed):
+    """``{"mixture": (columns, MACs per cycle)}``: the beats of :func:`_bitserial_beats`
+    driven back to back (``valid`` always 1); for the serial PE each beat is held until the
+    edge that accepts it, which the golden model predicts (:func:`golden.pe.bitserial
+    .schedule`), so the stimulus is the stream a producer waiting on ``ready`` gives."""
+    from golden.pe.bitserial import schedule
+    rng = np.random.default_rng(seed)
+    a, codes, w, dtype, scale, clear = _bitserial_beats(cfg, cycles, rng)
+    if cfg.datapath == "parallel":
+        index = np.arange(cycles)
+        macs = float(cfg.lanes)
+    else:
+        accept, _ = schedule(codes, dtype, cfg)
+        index = np.searchsorted(accept, np.arange(cycles), side="left")
+        macs = cfg.lanes * int((accept < cycles).sum()) / cycles
+    pick = lambda x: [int(v) for v in np.asarray(x, dtype=object)[index]]  # noqa: E731
+    cols = {"a": pick(a), "b": pick(w), "dtype": pick(dtype), "scale": pick(scale),
+            "clear": pick(clear), "valid": [1] * cycles}
+    return {"mixture": (cols, macs)}
+
+
+def bitserial_comparison(cycles, seed):
+    """The serial PE and the bit-parallel fp16 baseline of the same MACs per cycle (its
+    lanes: the serial PE's measured throughput on this stream, rounded)."""
+    serial = bitserial_streams(BITSERIAL, cycles, seed)["mixture"][1]
+    lanes = max(1, round(serial))
+    return BITSERIAL.replace(datapath="parallel", lanes=lanes, group=lanes * (128 // lanes)
+                             if 128 % lanes else 128)
+
+
+class Comparison:
+    """One PE against its baseline: the two configurations, the power streams
+    (``streams(cycles, seed, config) -> {workload: (columns, MACs per cycle)}`` per design,
+    the same operands for both; columns hold every role of the golden model, each design gets
+    those of its own ports), the headline workload, and the paper's claim for the table."""
+
+    def __init__(self, name, title, design, baseline, streams, headline, labels, claim):
+        self.name, self.title, self.design, self.baseline = name, title, design, baseline
+        self.streams, self.headline, self.labels, self.claim = streams, headline, labels, claim
+
+
+def comparisons(args, cycles):
+    simd = SimdMacConfig(width=8, mult=args.mult)
+    return {
+        "simd": Comparison(
+            "simd", "SIMD MAC W=8, fused vs separate", simd,
+            simd.replace(datapath="separate"),
+            lambda cycles, seed, cfg: streams(simd, cycles, seed, args.activations), HEADLINE,
+            ("fused", "separate"), "XR-NPE: no PE-level baseline published"),
+        "mixpe": Comparison(
+            "mixpe", "MixPE group PE int4 x fp16 (G=32), shift-add vs dequantize + FP MAC",
+            MIXPE, MIXPE.replace(datapath="dequant"),
+            lambda cycles, seed, cfg: mixpe_streams(MIXPE, cycles, seed), "w4a16",
+            ("shift-add", "dequant"), "MixPE: 1.4x energy (system level, vs prior "
+                                      "quantization accelerators); target >= 1.4x here"),
+        "bitserial": Comparison(
+            "bitserial", "BitMoD bit-serial PE, 8 lanes, fp16 x int4/fp4/er/ea (G=128), vs "
+            "bit-parallel fp16 PE of the same MACs/cycle",
+            BITSERIAL, bitserial_comparison(cycles, args.seed),
+            lambda cycles, seed, cfg: bitserial_streams(cfg, cycles, seed), "mixture",
+            ("serial", "parallel"),
+            "BitMoD PE: area 1507.7 vs 1968.7 (1.31x), energy 0.56 vs 0.77 (1.375x)"),
+        "lut": Comparison(
+            "lut", "LUT Tensor Core PE K=4, 16 columns, int4 x int8, table vs bit-serial MAC",
+            LUT, LUT.replace(datapath="mac"),
+            lambda cycles, seed, cfg: lut_streams(LUT, cycles, seed), "w4a8", ("lut", "mac"),
+            "LUT Tensor Core: table reuse across columns; compared with MixPE W4A8 too"),
+        "mixpe_a8": Comparison(
+            "mixpe_a8", "MixPE group PE int4 x int8 (G=32), shift-add vs dequantize + FP MAC",
+            MIXPE_A8, MIXPE_A8.replace(datapath="dequant"),
+            lambda cycles, seed, cfg: mixpe_streams(MIXPE_A8, cycles, seed), "w4a8",
+            ("shift-add", "dequant"), "MixPE: 1.4x energy (system level); target >= 1.4x"),
+    }
+
+
+def compare(c, cycles, seed, fpga, pnr):
+    """Run one comparison: both designs through the flows; returns the table rows, the csv
+    rows, and ``{workload: (area ratio, energy ratio)}`` (design over baseline)."""
+    designs = dict(zip(c.labels, (c.design, c.baseline)))
+    loads = {k: c.streams(cycles, seed, cfg) for k, cfg in designs.items()}
+    workloads = loads[c.labels[0]]
+    print(f"{c.title}; {len(workloads)} power stream(s) x {cycles} cycles (seed {seed}); one "
+          "synthesis at a time", flush=True)
+    reports = {k: run_design(cfg, loads[k], cycles, fpga, pnr) for k, cfg in designs.items()}
     rows = []
     for k, r in reports.items():
         a, e = r["asic"], r.get("ecp5", {})
@@ -200,27 +401,21 @@ def main():
                      "fmax_asic_MHz": a["fmax_mhz"], "ecp5_luts": e.get("luts", "-"),
                      "ecp5_dsps": e.get("dsps", "-"),
                      "ecp5_fmax_MHz": e.get("fmax_mhz") or "-"})
-    print("\nSIMD MAC W=8 (OSU 0.18 um + OpenSTA; ECP5 yosys + nextpnr)")
+    print(f"\n{c.title} (OSU 0.18 um + OpenSTA; ECP5 yosys + nextpnr)")
     print(text_table(list(rows[0]), rows, left=3))
-
-    fused, sep = reports["fused"], reports["separate"]
-    names = {"mode0": ("1x(8bx8b)", "all cycles mode 0"),
-             "mode1": ("2x(4bx8b)", "all cycles mode 1"),
-             "mode2": ("4x(4bx4b)", "all cycles mode 2"),
-             "mixed": ("1/3 each", "mode drawn per cycle")}
+    mine, base = (reports[k] for k in c.labels)
     table, ratios, csv_rows = [], {}, []
-    for w in WORKLOADS:
-        mf, af, ef, qf = figures(fused, w)
-        ms, as_, es, qs = figures(sep, w)
-        ratios[w] = (af / as_, qf / qs)
-        table.append({"workload": w, "lanes": names[w][0], "stream": names[w][1],
-                      "MAC/cyc": round(mf, 3), "fused MAC/s/um2": af, "sep MAC/s/um2": as_,
-                      "area_eff_ratio": round(af / as_, 3), "fused pJ/MAC": round(ef, 4),
-                      "sep pJ/MAC": round(es, 4), "fused MAC/pJ": qf, "sep MAC/pJ": qs,
-                      "energy_eff_ratio": round(qf / qs, 3)})
+    for w in workloads:
+        md, ad, ed, qd = figures(mine, w)
+        mb, ab, eb, qb = figures(base, w)
+        ratios[w] = (ad / ab, qd / qb)
+        table.append({"pe": c.name, "workload": w, "MAC/cyc": round(md, 3),
+                      "MAC/s/um2": ad, "base MAC/s/um2": ab, "area_eff_ratio": round(ad / ab, 3),
+                      "pJ/MAC": round(ed, 4), "base pJ/MAC": round(eb, 4), "MAC/pJ": qd,
+                      "base MAC/pJ": qb, "energy_eff_ratio": round(qd / qb, 3)})
         for k, r in reports.items():
             p = r["power"][w]
-            csv_rows.append({"design": r["design"], "datapath": k, "workload": w,
+            csv_rows.append({"pe": c.name, "design": r["design"], "datapath": k, "workload": w,
                              "area_um2": r["asic"]["area_um2"],
                              "critical_path_ns": r["asic"]["critical_path_ns"],
                              "ecp5_luts": r.get("ecp5", {}).get("luts"),
@@ -234,16 +429,53 @@ def main():
                              "checked_cycles": p["checked"]})
     print(f"\nThroughput and efficiency per workload (MAC/s at 1 / ASIC critical path; energy "
           f"at {1000 / PERIOD_NS:.0f} MHz from the gate-level power flow, {cycles} cycles per "
-          f"stream; ratios fused / separate, > 1 = fused better)")
+          f"stream; ratios {c.labels[0]} / {c.labels[1]}, > 1 = {c.labels[0]} better)")
     print(text_table(list(table[0]), table, left=3))
-    print(f"headline: the '{HEADLINE}' workload (1/3 of cycles per mode, mode changing on "
-          "~2/3 of cycles); the area-efficiency ratio is the same in every workload (same "
-          "MACs/cycle in both designs)")
+    print(f"headline: the '{c.headline}' workload; claimed: {c.claim}")
+    return reports, table, csv_rows, ratios
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1000 cycles per power run and no nextpnr (ECP5 LUTs/DSPs from "
+                             "yosys, no Fmax)")
+    parser.add_argument("--cycles", type=int, default=None,
+                        help="cycles per power run (default 3000; --quick 1000)")
+    parser.add_argument("--pe", action="append", default=None,
+                        help="the PE comparisons to run (default all: simd, mixpe, "
+                             "bitserial, lut, mixpe_a8)")
+    parser.add_argument("--mult", default="array", choices=MULTIPLIERS,
+                        help="sub-multiplier of both SIMD designs (default array)")
+    parser.add_argument("--activations", default="relu", choices=("relu", "normal"),
+                        help="the SIMD streams' activations")
+    parser.add_argument("--no-fpga", action="store_true", help="no ECP5 flow")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    cycles = args.cycles or (1000 if args.quick else 3000)
+    if not 100 <= cycles <= 100000:
+        parser.error("cycles: allowed 100..100000")
+    available = comparisons(args, cycles)
+    chosen = args.pe or list(available)
+    for name in chosen:
+        if name not in available:
+            parser.error(f"--pe {name}: choose from {', '.join(available)}")
+    start = time.monotonic()
+    results, tables, csv_rows = {}, [], []
+    for name in chosen:
+        reports, table, rows, ratios = compare(available[name], cycles, args.seed,
+                                               not args.no_fpga, not args.quick)
+        results[name] = {"reports": reports, "comparison": table, "ratios": ratios}
+        tables += table
+        csv_rows += rows
+    print("\nAll PEs against their baselines (headline workloads)")
+    print(text_table(list(tables[0]), [t for t in tables
+                                       if t["workload"] == available[t["pe"]].headline], left=3))
 
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "qor_pe.json").write_text(json.dumps(
         {"cycles": cycles, "seed": args.seed, "activations": args.activations,
-         "reports": reports, "comparison": table}, indent=2, default=str) + "\n")
+         "pes": results}, indent=2, default=str) + "\n")
     with open(OUT / "qor_pe.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
         writer.writeheader()
@@ -251,13 +483,26 @@ def main():
     print(f"written: {(OUT / 'qor_pe.json').relative_to(REPO)}, "
           f"{(OUT / 'qor_pe.csv').relative_to(REPO)}")
     print(f"total {time.monotonic() - start:.0f} s")
-    for w in WORKLOADS:
-        print(f"simd_{w}_energy_per_mac_pj={fused['power'][w]['energy_pj_per_mac']:.4f}")
-        print(f"simd_{w}_baseline_energy_per_mac_pj={sep['power'][w]['energy_pj_per_mac']:.4f}")
-        print(f"simd_{w}_energy_eff_ratio={ratios[w][1]:.3f}")
-    # headline: fused over separate at the mixed workload (the area ratio is workload-free)
-    print(f"simd_area_eff_ratio={ratios[HEADLINE][0]:.3f}")
-    print(f"simd_energy_eff_ratio={ratios[HEADLINE][1]:.3f}")
+    for name in chosen:
+        c, r = available[name], results[name]
+        mine, base = (r["reports"][k] for k in c.labels)
+        for w in r["ratios"]:
+            print(f"{name}_{w}_energy_per_mac_pj={mine['power'][w]['energy_pj_per_mac']:.4f}")
+            print(f"{name}_{w}_baseline_energy_per_mac_pj="
+                  f"{base['power'][w]['energy_pj_per_mac']:.4f}")
+            print(f"{name}_{w}_energy_eff_ratio={r['ratios'][w][1]:.3f}")
+    if "lut" in results and "mixpe_a8" in results:
+        # the issue's baseline of the LUT PE: the group PE (W4A8) at the same throughput:
+        # MAC/s per um^2 and MACs per pJ are per-MAC figures, so they compare as they are
+        lut = figures(results["lut"]["reports"]["lut"], "w4a8")
+        mix = figures(results["mixpe_a8"]["reports"]["shift-add"], "w4a8")
+        print(f"lut_vs_mixpe_area_eff_ratio={lut[1] / mix[1]:.3f}")
+        print(f"lut_vs_mixpe_energy_eff_ratio={lut[3] / mix[3]:.3f}")
+    # headline: each PE over its baseline at its headline workload
+    for name in chosen:
+        c, r = available[name], results[name]
+        print(f"{name}_area_eff_ratio={r['ratios'][c.headline][0]:.3f}")
+        print(f"{name}_energy_eff_ratio={r['ratios'][c.headline][1]:.3f}")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ from fractions import Fraction
 import ml_dtypes
 import numpy as np
 
+from tpegen import dtypes
 from tpegen.errors import ParameterError
 
 from .fp.codec import encode
@@ -148,12 +149,11 @@ __all__ = ["DTYPES", "DType", "MIXTURE", "BITMOD", "SPECIAL_CODE", "SCALE_FORMAT
            "quantize", "quantize_mixture", "select_mixture", "dequantize", "weight_values",
            "int4_to_twos", "quantize_act_int8", "round_act", "group_matmul", "gemm_error"]
 
-SPECIAL_CODE = 0b1000
+SPECIAL_CODE = dtypes.SPECIAL_CODE
 SCALE_FORMATS = {"fp16": np.float16, "fp32": np.float32}
 ACTS = ("int8", "fp16", "bf16")
 #: activation formats of step 1: numpy dtype, precision p (significand bits, hidden one included)
 _FLOAT_ACTS = {"fp16": (np.float16, 11), "bf16": (ml_dtypes.bfloat16, 8)}
-_FP4_MAG = (0, 1, 2, 3, 4, 6, 8, 12)
 
 
 @dataclass(frozen=True)
@@ -212,13 +212,12 @@ class DType:
         return np.array(self.values, np.int8)
 
 
-DTYPES = {
-    "int4": DType("int4", tuple(range(8))),
-    "fp4": DType("fp4", _FP4_MAG),
-    "er": DType("er", _FP4_MAG, special=10, signed_scale=True),
-    "ea": DType("ea", _FP4_MAG, special=16, signed_scale=True),
-}
-MIXTURE = ("int4", "fp4", "er", "ea")
+#: the tables of :mod:`tpegen.dtypes` (the PEs' generators read the same); an extra value
+#: makes the scale's sign pick the variant
+DTYPES = {name: DType(name, dtypes.MAGNITUDES[name], special=dtypes.SPECIALS[name],
+                      signed_scale=dtypes.SPECIALS[name] is not None)
+          for name in dtypes.MIXTURE}
+MIXTURE = dtypes.MIXTURE
 BITMOD = ("er", "ea")
 _VMAX = max(d.max_value for d in DTYPES.values())
 

@@ -79,7 +79,7 @@ abc -liberty {lib} -script {workdir / 'abc.script'}
 setundef -zero
 opt_clean -purge
 tee -q -o {workdir / f'stat_{name}.json'} stat -json -liberty {lib}
-write_verilog -noattr -noexpr {netlist}
+write_verilog -noattr -noexpr -simple-lhs {netlist}
 """, workdir, name)
     stat = json.loads((workdir / f"stat_{name}.json").read_text())
     module = stat["modules"].get(f"\\{top}") or next(iter(stat["modules"].values()))

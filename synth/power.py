@@ -60,7 +60,12 @@ DOT_LENGTH = 16
 #: Standard deviation of the N(0, sigma) floating-point stream by data role.
 FLOAT_SIGMA = {"a": 1.0, "b": 1.0, "c": 2.0}
 #: Control roles and their pattern per cycle.
-CONTROLS = {"clear": lambda t: int(t % DOT_LENGTH == 0), "enable": lambda t: 1}
+CONTROLS = {"clear": lambda t: int(t % DOT_LENGTH == 0), "enable": lambda t: 1,
+            # a quantization group ends with the dot product (the group PE's ``last``)
+            "last": lambda t: int(t % DOT_LENGTH == DOT_LENGTH - 1)}
+#: Quantization-group inputs (``role: f(width)``), constant over the run: the scale 1/64
+#: (fp16 0x2400), the zero point at mid-range of the unsigned weights.
+GROUP_INPUTS = {"scale": lambda width: 0x2400, "zero": lambda width: 1 << (width - 1)}
 _INT_FORMAT = re.compile(r"(u?)int(\d+)")
 
 
@@ -106,6 +111,8 @@ def _inputs(manifest, rng, cycles, stream):
             golden[role], bits[role] = _column(fmt, role, width, rng, cycles, stream)
         elif role in CONTROLS:
             golden[role] = bits[role] = [CONTROLS[role](t) for t in range(cycles)]
+        elif role in GROUP_INPUTS:
+            golden[role] = bits[role] = [GROUP_INPUTS[role](width)] * cycles
         else:
             raise ValueError(f"power: no stimulus for role {role!r}")
     return golden, bits
@@ -224,7 +231,8 @@ def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workd
 
     ``columns`` drives given operands instead of the flow's own ``stream``: ``{role: list}``
     for every input role, ``cycles`` values each, the ports' bit patterns and the golden
-    model's inputs at once (kinds whose model takes bit patterns, such as ``simd``), or a
+    model's inputs at once (kinds whose model takes bit patterns, such as ``simd``; roles
+    the model takes without a port are left out of the stimulus), or a
     pair ``(golden columns, bit-pattern columns)``. ``stream`` then only names the run: it is
     in the progress line, the result, and the simulation folder ``<workdir>/power_<stream>``
     (``<workdir>/power`` for the flow's own streams)."""
@@ -249,9 +257,12 @@ def power(design, *, cycles=2000, seed=1, stream="normal", period_ns=10.0, workd
     if columns is None:
         cols, patterns = _inputs(manifest, rng, cycles, stream)
     else:
-        cols, patterns = columns if isinstance(columns, tuple) else (columns, columns)
         wanted = {p["role"] for p in manifest["ports"]
                   if p["direction"] == "input" and p["role"] not in ("clk", "rst")}
+        # one dict: the golden model's inputs, of which the ports take their roles' (a
+        # model input with no port, such as the group PE's zero point, may be extra)
+        cols, patterns = columns if isinstance(columns, tuple) else (
+            columns, {r: c for r, c in columns.items() if r in wanted})
         if set(patterns) != wanted or any(len(c) != cycles for c in patterns.values()):
             raise ValueError(f"power: columns {sorted(patterns)} of {cycles} cycles do not "
                              f"match the design's input roles {sorted(wanted)}")

@@ -23,6 +23,7 @@ from cocotb.triggers import FallingEdge
 from testbenches.common.engine_board import EngineScoreboard, lanes
 from testbenches.common.stream import Backpressure, StreamDriver, StreamMonitor
 from testbenches.common.tb import Mismatch, Ports, Progress, Run, readers, start_clock
+from golden.engines.accumulating import PeArray
 from tpegen import registry
 
 
@@ -52,8 +53,9 @@ class Streams:
 
 def _products(cfg, tiles):
     """The expected result rows of ``tiles`` [(A, B) bit patterns], independent of the cycle
-    model: integer ``A @ B`` modulo ``2**acc_width``; FP: the stand-alone PE's golden model
-    (vectorized over the tile's R x C dot products) accumulating over K, in order."""
+    model: integer ``A @ B`` modulo ``2**acc_width``; FP and group PEs: the stand-alone PE's
+    golden model (vectorized over the tile's R x C dot products) accumulating over K, in
+    order (a group PE's last group closed by the tile's last beat, and dequantized)."""
     pe = cfg.pe
     out = []
     for A, B in tiles:
@@ -72,15 +74,19 @@ def _products(cfg, tiles):
             steps = -(-K // T)
             A = np.pad(A, ((0, 0), (0, steps * T - K))).astype(np.int64)
             B = np.pad(B, ((0, steps * T - K), (0, 0))).astype(np.int64)
-            macs = registry.vector_model(pe, (R, C), **({"terms": T} if T > 1 else {}))
+            macs = PeArray(registry.vector_model(pe, (R, C), **({"terms": T} if T > 1 else {})),
+                           pe, (R, C))
             macs.reset()
-            acc = np.zeros((R, C), np.int64)
             for g in range(steps):
                 a = np.broadcast_to(A[:, None, g * T:(g + 1) * T], (R, C, T))
                 b = np.broadcast_to(B[g * T:(g + 1) * T].T[None], (R, C, T))
-                acc = macs.tick(a[..., 0] if T == 1 else a, b[..., 0] if T == 1 else b,
-                                g == 0, True)
-            out.append(np.asarray(acc).astype(object))
+                macs.tick(a[..., 0] if T == 1 else a, b[..., 0] if T == 1 else b,
+                          g == 0, True, g == steps - 1)
+            if macs.takes is not None:     # the group PE: its last group's dequantization
+                for _ in range(pe.latency - 1):
+                    macs.tick(np.zeros((R, C), np.int64), np.zeros((R, C), np.int64),
+                              False, False)
+            out.append(macs.result().astype(np.int64).astype(object))
     return out
 
 

@@ -2,8 +2,8 @@
 every multiplier, both trees (and 4:2 compressors), both accumulations, every final adder, and
 the optional registers."""
 
-from tpegen.config import (FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
-                           MacConfig, SimdMacConfig)
+from tpegen.config import (BitSerialConfig, FMacConfig, FmaConfig, FpMulConfig, LMacConfig,
+                           LMulConfig, LutPeConfig, MacConfig, MixPeConfig, SimdMacConfig)
 
 MAC_GRID = [
     MacConfig(a_width=4, b_width=4, acc_width=12, mult="array", tree="wallace",
@@ -103,10 +103,17 @@ LMAC_GRID = [LMacConfig(fmt_in="e4m3fn", fmt_acc="fp16"), LMacConfig(fmt_in="bf1
 #: Every floating-point configuration.
 FP_GRID = LMUL_GRID + FMA_GRID + FMAC_GRID + FPMUL_GRID + LMAC_GRID
 
-#: The mixed-precision PEs (issue 11), both datapaths of each (testbenches/test_simd.py has
-#: the simulation grid).
+#: The mixed-precision PEs (issue 11), both datapaths of each (testbenches/test_simd.py,
+#: test_mixpe.py, test_lut.py, test_bitserial.py have the simulation grids).
 PE_GRID = [SimdMacConfig(), SimdMacConfig(datapath="separate"),
-           SimdMacConfig(width=4, a_signed=False, acc_width=12, mult="booth4")]
+           SimdMacConfig(width=4, a_signed=False, acc_width=12, mult="booth4"),
+           MixPeConfig(), MixPeConfig(w_signed=False, act="int8"),
+           MixPeConfig(w_width=8, act="bf16", final_adder="kogge_stone"),
+           MixPeConfig(datapath="dequant"), MixPeConfig(datapath="dequant", w_signed=False,
+                                                         act="int8"),
+           LutPeConfig(), LutPeConfig(datapath="mac", w_signed=False, k=3),
+           BitSerialConfig(), BitSerialConfig(skip_zeros=False, act="bf16"),
+           BitSerialConfig(datapath="parallel")]
 
 
 def config_id(config):

@@ -273,10 +273,15 @@ def test_generate_pe_kind(tmp_path, capsys):
         [(0, 1, 4, 4), (1, 2, 2, 4), (2, 4, 2, 2), (3, 0, 0, 0)]
     assert [p["role"] for p in manifest["ports"] if p["name"] == "mode"] == ["mode"]
     capsys.readouterr()
-    for args, message in ((["--kind", "lut"], "kind='lut' is not allowed for generate pe: "
-                                              "choose one of simd"),
+    from tpegen import registry
+    pe_kinds = ", ".join(k.name for k in registry.kinds() if k.pe)
+    assert "simd" in pe_kinds and "mixpe" in pe_kinds
+    for args, message in ((["--kind", "mac"], "kind='mac' is not allowed for generate pe: "
+                                              f"choose one of {pe_kinds}"),
                           ([], "generate pe needs --kind"),
-                          (["--kind", "simd", "--width", "9"], "width=9 is not allowed")):
+                          (["--kind", "simd", "--width", "9"], "width=9 is not allowed"),
+                          (["--kind", "mixpe", "--group", "0"], "group=0 is out of range"),
+                          (["--kind", "mixpe", "--act", "fp8"], "act='fp8' is not allowed")):
         assert cli.main(["generate", "pe", *args, "-o", str(tmp_path / "bad")]) == 2
         assert message in _one_line_error(capsys.readouterr().err)
     assert not (tmp_path / "bad").exists()

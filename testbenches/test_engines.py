@@ -7,7 +7,7 @@ instance of each architecture."""
 import pytest
 
 from testbenches.conftest import simulate
-from tpegen.config import EngineConfig, FMacConfig, MacConfig
+from tpegen.config import EngineConfig, FMacConfig, MacConfig, MixPeConfig, SimdMacConfig
 
 SEED = 20261201
 
@@ -67,6 +67,19 @@ ENGINE_GRID += [
                  pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
     EngineConfig(arch="adder-tree", rows=2, cols=4, debug=True,
                  pe=FMacConfig(fmt_in="bf16", fmt_acc="fp32")),
+]
+# the mixed-precision PEs (issue 11): the group PE, int4 weights x fp16 activations in groups of 4
+# (a tile's last beat closes its last group), and unsigned int4 x int8
+ENGINE_GRID += [
+    EngineConfig(arch="systolic-os", rows=4, cols=4, debug=True, pe=MixPeConfig(group=4)),
+    EngineConfig(arch="matrix2d", rows=2, cols=3, debug=True,
+                 pe=MixPeConfig(w_signed=False, act="int8", group=3)),
+    # the SIMD MAC, its mode tied by the engine: 2 x int4 x int8 per PE and beat (packed
+    # words in A and B), and 4 x uint4 x int4 at W = 4
+    EngineConfig(arch="systolic-os", rows=4, cols=4, debug=True,
+                 pe=SimdMacConfig(engine_mode=1)),
+    EngineConfig(arch="matrix2d", rows=2, cols=2, debug=True,
+                 pe=SimdMacConfig(width=4, a_signed=False, acc_width=12, engine_mode=2)),
 ]
 SMALL = [c for c in ENGINE_GRID if c.rows * c.cols * c.terms <= 12]
 

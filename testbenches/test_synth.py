@@ -242,6 +242,27 @@ def test_power_with_given_columns_on_the_simd_mac(build_root):
               stream="x")
 
 
+def test_synth_and_power_of_the_group_pe(build_root, capsys):
+    """``tpegen synth --flows power`` on the MixPE group PE (int8 activations): its scale,
+    zero point and ``last`` get the flow's own group stimulus, the netlist matches the golden
+    model every cycle; registers yosys finds constant leave no concatenated ``assign`` that
+    OpenSTA cannot read (``write_verilog -simple-lhs``)."""
+    from tpegen import cli
+    from tpegen.config import MixPeConfig
+    for tool in ("yosys", "sta", "liberty", "iverilog"):
+        require(tool)
+    config = MixPeConfig(act="int8", w_signed=False, group=4)
+    design = api.generate(config, build_root / "synth" / "mixpe" / config.name)
+    capsys.readouterr()
+    assert cli.main(["synth", str(design), "--flows", "power", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    report = report[0] if isinstance(report, list) else report
+    assert report["asic"]["area_um2"] > 0 and report["asic"]["critical_path_ns"] > 0
+    assert report["power"]["checked"] >= 2000 and report["power"]["power_mw"] > 0
+    netlist = (design.parent / "synth" / config.name / f"{config.name}.netlist.v").read_text()
+    assert not re.search(r"assign\s*\{", netlist)
+
+
 # --- engines: every Verilog file of the manifest, hierarchical synthesis, DSPs -------------
 
 ENGINE_PE = MacConfig(a_width=8, b_width=8, acc_width=32, mult="behavioural",

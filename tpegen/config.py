@@ -17,8 +17,10 @@ from .formats import layout, parse_format, unnormalized_layout
 from .params import Config, Constraint, ParameterError, Shorthand, param
 
 __all__ = ["ParameterError", "MacConfig", "LMulConfig", "FmaConfig", "FMacConfig",
-           "FpMulConfig", "LMacConfig", "SimdMacConfig", "EngineConfig", "CONFIGS", "config_class",
-           "config_from_dict"]
+           "FpMulConfig", "LMacConfig", "MixPeConfig", "SimdMacConfig", "LutPeConfig",
+           "BitSerialConfig",
+           "EngineConfig",
+           "CONFIGS", "config_class", "config_from_dict"]
 
 MULTIPLIERS = ("behavioural", "array", "booth4")
 TREES = ("wallace", "dadda")
@@ -527,6 +529,85 @@ class LMacConfig(Config):
         return 1
 
 
+#: Activation formats of the MixPE group PE (golden.pe.dequant.ACTS) and its datapaths.
+MIXPE_ACTS = ("int8", "fp16", "bf16")
+MIXPE_DATAPATHS = ("shift-add", "dequant")
+MAX_GROUP = 4096
+
+
+@dataclass(frozen=True)
+class MixPeConfig(Config):
+    """Parameters of the mixed-precision group PE (:class:`hdl.pe.mixpe.MixPe`, MixPE style):
+    low-bit integer weights times int8/fp16/bf16 activations by shift-and-add on the weight
+    bits, the group's partial sum kept exact, and the dequantization (scale, zero point)
+    applied once per group of ``group`` products into an fp32 accumulator
+    (:mod:`golden.pe.mixpe`, docs/pe.md).
+
+    Parameters
+    ----------
+    w_width : int
+        Weight bits, 2..8 (4: int4, 8: int8).
+    w_signed : bool
+        Two's complement weights (``True``) or unsigned weights with a ``zero`` point input.
+    act : str
+        Activation format: ``int8``, ``fp16`` or ``bf16``.
+    group : int
+        G, products per quantization group, 1..4096: the group closes on its G-th product
+        (or on ``last``).
+    datapath : str
+        ``shift-add`` (MixPE) or ``dequant``: the baseline, every weight dequantized to the
+        activation's FP format and multiplied-accumulated by the project's exact FP MAC.
+    tree, final_adder : str
+        As for :class:`MacConfig` (the group sum's reduction and adder).
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    w_width: int = param("int", 4, lo=2, hi=8, help="weight bits (4: int4, 8: int8)")
+    w_signed: bool = param("bool", True, help="two's complement weights (else unsigned with "
+                                              "a zero point)")
+    act: str = param("choice", "fp16", choices=MIXPE_ACTS, help="activation format")
+    group: int = param("int", 32, lo=1, hi=MAX_GROUP, help="G: products per quantization "
+                                                           "group")
+    datapath: str = param("choice", "shift-add", choices=MIXPE_DATAPATHS,
+                          help="shift-add: MixPE; dequant: the baseline (dequantize every "
+                               "weight, exact FP MAC)")
+    tree: str = param("choice", "dadda", choices=TREES, help="reduction tree of the group sum")
+    final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
+                             help="carry-propagate adder of the group sum")
+    name: str = _name()
+
+    kind = "mixpe"
+    #: inputs an engine does not drive, and the constants its PE cell ties them to: the
+    #: scale 1.0 (fp16), the zero point 0 (an engine tile is one quantization scale)
+    engine_ties = {"scale": 0x3C00, "zero": 0}
+
+    @property
+    def a_width(self):
+        """Bits of ``a`` (the weight)."""
+        return self.w_width
+
+    @property
+    def b_width(self):
+        """Bits of ``b`` (the activation)."""
+        return 8 if self.act == "int8" else 16
+
+    def default_name(self):
+        w = ("s" if self.w_signed else "u") + str(self.w_width)
+        parts = [f"mixpe_{w}x{self.act}_g{self.group}", self.datapath.replace("-", "")]
+        if self.datapath == "shift-add":
+            parts.append(self.tree)
+            if self.final_adder != "behavioural":
+                parts.append(self.final_adder)
+        return "_".join(parts)
+
+    @property
+    def latency(self):
+        """Clock edges from a closing product (shift-add: group sum, its fp32 rounding, the
+        scaled accumulation: 3) or from any product (dequant: 2) to ``result``."""
+        return 3 if self.datapath == "shift-add" else 2
+
+
 #: The SIMD MAC's run-time modes (``mode`` input code -> lanes, a bits, b bits of a W-bit
 #: datapath with H = W/2): 1 x (W x W), 2 x (H x W), 4 x (H x H); code 3 adds no product.
 SIMD_MODES = (("1x(WxW)", 1, "W", "W"), ("2x(HxW)", 2, "H", "W"), ("4x(HxH)", 4, "H", "H"))
@@ -560,6 +641,9 @@ class SimdMacConfig(Config):
         Multiplier of the sub-products (``array``, ``booth4``, ``behavioural``).
     tree, final_adder : str
         As for :class:`MacConfig`.
+    engine_mode : int
+        The ``mode`` code (0..2) the PE runs in when it is the PE of an engine (whose
+        streams carry the packed words, not a mode): the engine ties ``mode`` to it.
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
@@ -576,6 +660,8 @@ class SimdMacConfig(Config):
     tree: str = param("choice", "dadda", choices=TREES, help="partial-product reduction tree")
     final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
                              help="carry-propagate adder of the loop")
+    engine_mode: int = param("int", 0, lo=0, hi=2, help="the mode code an engine ties its "
+                                                        "PEs' mode input to")
     name: str = _name()
 
     kind = "simd"
@@ -591,7 +677,24 @@ class SimdMacConfig(Config):
             parts.append(self.tree)
         if self.final_adder != "behavioural":
             parts.append(self.final_adder)
+        if self.engine_mode:
+            parts.append(f"em{self.engine_mode}")
         return "_".join(parts)
+
+    @property
+    def engine_ties(self):
+        """In an engine the ``mode`` input is tied to ``engine_mode``."""
+        return {"mode": self.engine_mode}
+
+    @property
+    def a_width(self):
+        """Bits of the ``a`` word (2W)."""
+        return 2 * self.width
+
+    @property
+    def b_width(self):
+        """Bits of the ``b`` word (2W)."""
+        return 2 * self.width
 
     def modes(self):
         """``[(code, name, lanes, a_bits, b_bits)]`` of the run-time modes."""
@@ -605,6 +708,174 @@ class SimdMacConfig(Config):
         return 1
 
 
+#: The LUT PE's datapaths: the symmetric half table, or the baseline bit-serial MAC (the
+#: project's AND-array partial products, no table) with the same ports and golden model.
+LUT_DATAPATHS = ("lut", "mac")
+
+
+@dataclass(frozen=True)
+class LutPeConfig(Config):
+    """Parameters of the LUT-based mixed-precision GEMM PE (:class:`hdl.pe.lut.LutPe`, LUT
+    Tensor Core style): ``cols`` weight columns share one table of the partial sums of a
+    group of ``k`` activations; each cycle one bit-plane of the weights indexes it, so a
+    column adds one ``k``-term plane product per cycle (:mod:`golden.pe.lut`).
+
+    Parameters
+    ----------
+    k : int
+        K, activations per table (per group), 2..6 (LUT Tensor Core: 4).
+    w_width : int
+        n, weight bits, 1..8: the bit-planes per group (4: int4, 8: int8).
+    w_signed : bool
+        Two's complement weights (the top plane has weight ``-2**(n-1)``) or unsigned.
+    a_width : int
+        Activation bits, 2..16 (8: int8).
+    a_signed : bool
+        Two's complement (``True``) or unsigned activations.
+    cols : int
+        N, weight columns sharing the table (one accumulator each), 1..32.
+    acc_width : int
+        Bits of each column's accumulator, ``group_bits``..128 (default ``max(32,
+        group_bits)``; ``group_bits`` holds one group's dot product); wraps modulo
+        ``2**acc_width``.
+    datapath : str
+        ``lut``: the half table (2**(K-1) entries, LUT[~i] = -LUT[i]) and one lookup per
+        column and cycle; ``mac``: the baseline, each column's K plane products formed as
+        AND-array partial products (:func:`hdl.arith.add_product`) with no table.
+    tree, final_adder : str
+        As for :class:`MacConfig` (each column's reduction and loop adder).
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    k: int = param("int", 4, lo=2, hi=6, help="K: activations per table (LUT Tensor Core: 4)")
+    w_width: int = param("int", 4, lo=1, hi=8, help="n: weight bits = bit-planes per group")
+    w_signed: bool = param("bool", True, help="two's complement weights (else unsigned)")
+    a_width: int = param("int", 8, lo=2, hi=16, help="activation bits")
+    a_signed: bool = param("bool", True, help="two's complement activations (else unsigned)")
+    cols: int = param("int", 4, lo=1, hi=32, help="N: weight columns sharing the table")
+    acc_width: int = param("int", "=max(32, group_bits)", lo="group_bits", hi=MAX_ACC_WIDTH,
+                           help="accumulator bits per column (wraps modulo 2**acc_width)")
+    datapath: str = param("choice", "lut", choices=LUT_DATAPATHS,
+                          help="lut: the symmetric half table; mac: the baseline bit-serial "
+                               "MAC (AND-array products, no table)")
+    tree: str = param("choice", "dadda", choices=TREES, help="reduction tree of each column")
+    final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
+                             help="carry-propagate adder of each column's loop")
+    name: str = _name()
+
+    kind = "lut"
+
+    def default_name(self):
+        w = ("s" if self.w_signed else "u") + str(self.w_width)
+        a = ("s" if self.a_signed else "u") + str(self.a_width)
+        parts = [f"lut_k{self.k}_{w}x{a}_n{self.cols}_acc{self.acc_width}", self.datapath,
+                 self.tree]
+        if self.final_adder != "behavioural":
+            parts.append(self.final_adder)
+        return "_".join(parts)
+
+    @property
+    def group_bits(self):
+        """Bits that hold any one group's dot product ``sum_k w_k a_k`` (two's complement)."""
+        return self.w_width + self.a_width + (self.k - 1).bit_length() + 1
+
+    @property
+    def macs_per_cycle(self):
+        """Weight x activation products per cycle: ``cols * k / w_width``."""
+        return self.cols * self.k / self.w_width
+
+    @property
+    def latency(self):
+        """``result`` shows the accumulators one clock edge after a plane's inputs."""
+        return 1
+
+    @property
+    def load_latency(self):
+        """Clock edges from ``load`` to the first plane that reads the new table: the
+        table is registered at the ``load`` edge (a plane at that same edge still reads
+        the previous table)."""
+        return 1
+
+
+#: The bit-serial PE's activation formats, datapaths, and the weight datatypes of its
+#: ``dtype`` input in code order (golden.quant.MIXTURE: int4, fp4, er, ea).
+BITSERIAL_ACTS = ("fp16", "bf16")
+BITSERIAL_DATAPATHS = ("serial", "parallel")
+BITSERIAL_DTYPES = ("int4", "fp4", "er", "ea")
+#: bit positions of a weight magnitude (|value| <= 16 in half-e2m1 units: 5 bits)
+BITSERIAL_DIGITS = 5
+BITSERIAL_MAX_GROUP = 4096
+
+
+@dataclass(frozen=True)
+class BitSerialConfig(Config):
+    """Parameters of the bit-serial PE (:class:`hdl.pe.bitserial.BitSerialPe`, BitMoD style):
+    a dot product of ``lanes`` 4-bit weights (per-group datatype int4 / fp4 / er / ea) with
+    ``lanes`` fp16 (or bf16) activations per input beat, the weights processed one magnitude
+    bit per cycle, the group's sum kept exact and scaled once per group into an fp32
+    accumulator (the spec: :mod:`golden.pe.bitserial`).
+
+    Parameters
+    ----------
+    lanes : int
+        L, weights (and activations) per beat, 1..16: one beat is an L-term dot product.
+    act : str
+        Activation format: ``fp16`` or ``bf16``.
+    group : int
+        G, weights per quantization group along K: a multiple of ``lanes``, ``lanes``..4096
+        (default the multiple of ``lanes`` nearest below 32). A group is G / L beats.
+    skip_zeros : bool
+        Skip the bit positions where every lane's weight bit is zero (data-dependent cycles);
+        else every bit position the beat's datatype can use is processed.
+    datapath : str
+        ``serial`` (BitMoD), or ``parallel``: the baseline, a bit-parallel FP PE doing the
+        beat's L MACs in one cycle (weights dequantized to fp16, the project's exact FMA).
+    tree, final_adder : str
+        As for :class:`MacConfig` (the group sum's reduction and adder, ``serial``).
+    name : str or None
+        Verilog module name; derived from the parameters when ``None``.
+    """
+
+    lanes: int = param("int", 4, lo=1, hi=16, help="L: weights x activations per beat")
+    act: str = param("choice", "fp16", choices=BITSERIAL_ACTS, help="activation format")
+    group: int = param("int", "=lanes * max(1, 32 // lanes)", lo="lanes",
+                       hi=BITSERIAL_MAX_GROUP,
+                       help="G: weights per quantization group (a multiple of lanes)")
+    skip_zeros: bool = param("bool", True, help="skip bit positions where every weight bit "
+                                                "is zero (data-dependent cycles)")
+    datapath: str = param("choice", "serial", choices=BITSERIAL_DATAPATHS,
+                          help="serial: bit-serial weights (BitMoD); parallel: the baseline "
+                               "bit-parallel FP PE")
+    tree: str = param("choice", "dadda", choices=TREES, help="reduction tree of the group sum")
+    final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
+                             help="carry-propagate adder of the group sum")
+    name: str = _name()
+
+    kind = "bitserial"
+    constraints = (Constraint("group % lanes == 0", "group={group} is not allowed with "
+                              "lanes={lanes}: a multiple of lanes in {lanes}..4096"),)
+
+    def default_name(self):
+        parts = [f"bitserial_l{self.lanes}_{self.act}_g{self.group}", self.datapath]
+        if self.datapath == "serial":
+            parts += ["skip" if self.skip_zeros else "noskip", self.tree]
+            if self.final_adder != "behavioural":
+                parts.append(self.final_adder)
+        return "_".join(parts)
+
+    @property
+    def steps(self):
+        """Beats per group, G / L."""
+        return self.group // self.lanes
+
+    @property
+    def latency(self):
+        """Clock edges, the one ending the cycle counted as the first, from the cycle that
+        processes a group's last bit (``serial``) or presents a beat (``parallel``) to its
+        effect on ``result``: 2 (group sum to fp32, then the scale step) or 1."""
+        return 2 if self.datapath == "serial" else 1
+
 #: Guard bits of the FP tree reduction's window below the accumulator's significand
 #: (golden.fp.fdot, hdl.fp.fdot: W = m_acc + 1 + DOT_GUARD).
 DOT_GUARD = 3
@@ -612,7 +883,7 @@ DOT_GUARD = 3
 #: Engine architectures (hdl/engines/, one module each).
 ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws", "adder-tree", "cube")
 #: PE kinds an accumulating engine takes: every cycle-style accumulator.
-ENGINE_PES = ("mac", "fmac", "lmac")
+ENGINE_PES = ("mac", "fmac", "lmac", "mixpe", "simd")
 #: PE kinds the weight-stationary engine takes (fmac: the rounded accumulator only).
 WS_PES = ("mac", "fmac")
 #: PE kinds of the engines that reduce several products in one bit-matrix tree (adder-tree,
@@ -647,8 +918,9 @@ class EngineConfig(Config):
         The cube's third dimension D, 1..32 (1 for the other architectures).
     pe : config
         The processing element: any accumulator the project generates (``mac``, ``fmac``,
-        ``lmac``) with its own parameters; default an int8 x int8 -> int32 MAC. It is the
-        same generator and golden model as the stand-alone unit.
+        ``lmac``, ``mixpe``, ``simd`` in its ``engine_mode``) with its own parameters;
+        default an int8 x int8 -> int32 MAC. It is the same generator and golden model as
+        the stand-alone unit.
     debug : bool
         Add the state readout ``dbg_state`` (every PE's accumulator, every cycle) for the
         testbench; off for synthesis.
@@ -721,7 +993,10 @@ class EngineConfig(Config):
 
 
 CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,
-                                     FpMulConfig, LMacConfig, SimdMacConfig, EngineConfig)}
+                                     FpMulConfig, LMacConfig, MixPeConfig, SimdMacConfig,
+                                     LutPeConfig,
+                                     BitSerialConfig,
+                                     EngineConfig)}
 
 
 def config_class(kind):

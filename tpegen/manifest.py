@@ -56,6 +56,9 @@ ROLES = {
     "sum": "carry-save sum row S of a redundant accumulator; S + C is the value",
     "carry": "carry-save carry row C of a redundant accumulator; S + C is the value",
     "mode": "run-time selection of a format or operation",
+    "scale": "a quantization group's scale (dequantization), read when the group closes",
+    "zero": "a quantization group's zero point (unsigned weights), read when the group closes",
+    "dtype": "a quantization group's weight datatype (index into the manifest's dtypes)",
     "state": "debug readout of every PE's architectural state, every cycle (the manifest's "
              "engine.state lists its fields and lanes); a generator option, off for synthesis",
 }

@@ -31,7 +31,9 @@ import importlib
 from dataclasses import dataclass
 
 from .config import (EngineConfig, FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
-                     MacConfig, ParameterError, SimdMacConfig)
+                     LutPeConfig, MacConfig, MixPeConfig, ParameterError,
+                     SimdMacConfig)
+from .config import BitSerialConfig
 
 __all__ = ["Kind", "register", "kind", "kinds", "config_from_dict", "elaborate", "model",
            "vector_model", "golden_stream"]
@@ -167,7 +169,8 @@ def golden_stream(config, cols, cycles):
     latency = config.latency
     out = [None] * (cycles + latency)
     golden = entry.golden(config)
-    columns = [cols[role] for role in entry.inputs]
+    # an input the design has no port for (the zero point of signed weights) reads as 0
+    columns = [cols[role] if role in cols else [0] * cycles for role in entry.inputs]
     if entry.style == "function":
         for t in range(cycles):
             out[t + latency] = golden(*(c[t] for c in columns))
@@ -300,6 +303,36 @@ def _vsimd(cfg, shape):
     return SimdMacArray(cfg, shape)
 
 
+def _mixpe_model(cfg):
+    from golden.pe.mixpe import MixPe
+    return MixPe(cfg)
+
+
+def _vmixpe(cfg, shape):
+    from golden.pe.mixpe import MixPe
+    return MixPe(cfg, shape)
+
+
+def _lut_model(cfg):
+    from golden.pe.lut import LutPe
+    return LutPe(cfg)
+
+
+def _vlut(cfg, shape):
+    from golden.pe.lut import LutPeArray
+    return LutPeArray(cfg, shape)
+
+
+
+def _bitserial_model(cfg):
+    from golden.pe.bitserial import BitSerialPe
+    return BitSerialPe(cfg)
+
+
+def _vbitserial(cfg, shape):
+    from golden.pe.bitserial import BitSerialPeArray
+    return BitSerialPeArray(cfg, shape)
+
 def _engine_model(cfg):
     from golden.engines import engine, pe_shape
     terms = cfg.terms
@@ -326,6 +359,20 @@ for _entry in (
              "SIMD multi-precision MAC: 1 x (WxW), 2 x (W/2 x W) or 4 x (W/2 x W/2) per cycle, "
              "chosen by the mode input", formal="tpegen.formal_pe:prove_simd", vector=_vsimd,
              pe=True),
+        Kind("mixpe", MixPeConfig, "hdl.pe.mixpe:MixPe", "testbenches.mixpe_tb", _mixpe_model,
+             "cycle", ("a", "b", "scale", "zero", "clear", "enable", "last"),
+             "mixed-precision group PE: int weights x int8/fp16/bf16 activations by "
+             "shift-and-add, dequantized once per group", vector=_vmixpe, pe=True),
+        Kind("lut", LutPeConfig, "hdl.pe.lut:LutPe", "testbenches.lut_tb", _lut_model,
+             "cycle", ("a", "mode", "b", "clear", "enable"),
+             "LUT mpGEMM PE (LUT Tensor Core): a symmetric half table of K activations' "
+             "partial sums, shared by N columns, indexed bit-serially by the weight bits",
+             vector=_vlut, pe=True),
+        Kind("bitserial", BitSerialConfig, "hdl.pe.bitserial:BitSerialPe",
+             "testbenches.bitserial_tb", _bitserial_model, "cycle",
+             ("a", "b", "dtype", "scale", "clear", "valid"),
+             "bit-serial PE (BitMoD): fp16 activations x 4-bit int4/fp4/er/ea weights, one "
+             "weight bit per cycle, dequantized once per group", vector=_vbitserial, pe=True),
         Kind("engine", EngineConfig, "hdl.engines:Engine", "testbenches.engine_tb",
              _engine_model, "cycle", ("s_axis_a", "s_axis_b", "m_axis_c"),
              "tensor engine: an array of PEs behind an AXI4-Stream GEMM interface")):

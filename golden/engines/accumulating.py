@@ -40,12 +40,18 @@ class PeArray:
 
     def __init__(self, model, pe_config, shape):
         self.model, self.shape = model, shape
+        #: a PE with more inputs than a, b, clear, enable (``takes``: its tick's order): the
+        #: group PE's ``last``, and the inputs the engine ties (``engine_ties``)
+        self.takes = getattr(model, "takes", None)
+        self.ties = getattr(pe_config, "engine_ties", {})
         self.signs = []
         for width, signed in ((getattr(pe_config, "a_width", None),
                                getattr(pe_config, "a_signed", False)),
                               (getattr(pe_config, "b_width", None),
                                getattr(pe_config, "b_signed", False))):
-            self.signs.append((width, signed and width is not None))
+            # (an integer MAC's operands are values; other PEs' models take bit patterns)
+            self.signs.append((width, signed and width is not None
+                               and pe_config.kind == "mac"))
         self.reset()
 
     def reset(self):
@@ -61,8 +67,16 @@ class PeArray:
             bits = bits - ((bits >> (width - 1)) << width)
         return bits
 
-    def tick(self, a, b, clear, enable):
-        out = self.model.tick(self._value(a, 0), self._value(b, 1), clear, enable)
+    def tick(self, a, b, clear, enable, last=None):
+        """One clock edge; ``last``: the beat that ends a tile (for a PE with a ``last``
+        input)."""
+        a, b = self._value(a, 0), self._value(b, 1)
+        if self.takes is None:
+            out = self.model.tick(a, b, clear, enable)
+        else:
+            given = {"a": a, "b": b, "clear": clear, "enable": enable,
+                     "last": np.zeros(self.shape, bool) if last is None else last, **self.ties}
+            out = self.model.tick(*(given[name] for name in self.takes))
         if hasattr(self.model, "outputs"):
             self._result = self.model.outputs()["result"]
         else:
@@ -228,7 +242,7 @@ class AccumulatingEngine:
             enable = f[..., 0]
             a_in = self.a_hist[self.step_index, self.a_index]
             b_in = self.b_hist[self.step_index, self.b_index]
-            self.pes.tick(a_in, b_in, enable & f[..., 1], enable)
+            self.pes.tick(a_in, b_in, enable & f[..., 1], enable, enable & f[..., 2])
             self.shadow = np.where(cap, results, self.shadow)
             set_occ, set_cpl = cap[:, 0], cap[:, C - 1]
         else:

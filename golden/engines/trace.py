@@ -262,6 +262,7 @@ class TraceModel:
         b_in = np.where(live_l, pb[idx_l, ib], 0)
         f_in = pf[idx] & live[..., None]
         enable, clear = f_in[..., 0], f_in[..., 0] & f_in[..., 1]
+        last = f_in[..., 0] & f_in[..., 2]
         is_reset = np.zeros(U, bool)
         is_reset[[r - tau0 for r in resets]] = True
         if self.int_pe:
@@ -272,7 +273,7 @@ class TraceModel:
                 if is_reset[u]:
                     self.pes.reset()
                 else:
-                    self.pes.tick(a_in[u], b_in[u], clear[u], enable[u])
+                    self.pes.tick(a_in[u], b_in[u], clear[u], enable[u], last[u])
                 results[u] = self.pes.result()
         out = np.concatenate([self.result_now[None], results])
         self.result_now = out[-1].copy()

@@ -106,6 +106,9 @@ class SimdMacArray:
     ``2**acc_width`` when read); accumulators wider than 64 bits use Python integers.
     :meth:`tick` returns the new accumulators."""
 
+    #: the inputs of :meth:`tick`, in order (an engine's PE array passes them by name)
+    takes = ("a", "b", "mode", "clear", "enable")
+
     def __init__(self, config=None, shape=1, **params):
         self.config = cfg = config if config is not None else SimdMacConfig(**params)
         self.shape = (shape,) if np.isscalar(shape) else tuple(shape)

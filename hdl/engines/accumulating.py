@@ -76,7 +76,7 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
                        state_lanes=self.rows * self.cols, pe=config.pe, a_lanes=self.a_count,
                        b_lanes=self.b_count)
         if config.debug and hasattr(self, "formats"):
-            self.formats["dbg_state"] = config.pe.facc.name
+            self.formats["dbg_state"] = self.formats["m_axis_c_tdata"]
 
     @property
     def engine_info(self):
@@ -217,6 +217,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
                 ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal(), "i_ce": advance,
                          "i_a": A[i][j], "i_b": B[i][j], "i_enable": f[0],
                          "i_clear": f[0] & f[1], "o_result": results[i][j]}
+                if "last" in self.cell.pe_members:       # the group PE: a tile's last beat
+                    ports["i_last"] = f[0] & f[2]
                 m.submodules[f"pe_{i}_{j}"] = Instance(self.cell_name, **ports)
 
         # capture: the result of a tile's last beat, L cycles after it reached the PE

@@ -12,8 +12,10 @@ Members
 ce : In(1)
     Clock enable of every register in the PE.
 (the PE's inputs and ``result``)
-    Passed through unchanged: ``a``, ``b``, ``clear``, ``enable``, ``result``. Other outputs
-    (``sum``/``carry`` of a carry-save MAC) stay inside the cell.
+    Passed through unchanged: ``a``, ``b``, ``clear``, ``enable`` (and ``last`` of the group
+    PE), ``result``. Other outputs (``sum``/``carry`` of a carry-save MAC) stay inside the
+    cell; inputs the engine does not drive are tied to the configuration's ``engine_ties``
+    (the group PE's scale 1.0 and zero point 0).
 """
 
 from amaranth.hdl import EnableInserter, Module
@@ -36,7 +38,7 @@ class PeCell(wiring.Component):
     Parameters
     ----------
     pe_config : Config
-        Any accumulator configuration (``mac``, ``fmac``, ``lmac``).
+        Any accumulator configuration (``mac``, ``fmac``, ``lmac``, ``mixpe``).
     terms : int
         Products per cycle (``mac`` only: :class:`hdl.mac.Mac`'s ``terms``; its ``a`` and
         ``b`` are then arrays of ``terms`` lanes).
@@ -46,9 +48,12 @@ class PeCell(wiring.Component):
         self.config = pe_config
         self.pe = registry.elaborate(pe_config, **({"terms": terms} if terms > 1 else {}))
         # the PE's inputs and its result; other outputs (a carry-save MAC's sum and carry)
-        # stay inside the cell, so that R*C instances do not leave them unconnected
+        # stay inside the cell, so that R*C instances do not leave them unconnected; inputs
+        # the engine does not drive (the group PE's scale and zero point) are tied inside
+        self.ties = {n: v for n, v in getattr(pe_config, "engine_ties", {}).items()
+                     if n in self.pe.signature.members}
         self.pe_members = {n: m for n, m in self.pe.signature.members.items()
-                           if m.flow == wiring.In or n == "result"}
+                           if (m.flow == wiring.In or n == "result") and n not in self.ties}
         super().__init__({**self.pe_members, "ce": In(1)})
         self.roles = {**getattr(self.pe, "roles", {}), "ce": "enable"}
 
@@ -64,6 +69,8 @@ class PeCell(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.pe = EnableInserter(self.ce)(self.pe)
+        for name, value in self.ties.items():
+            m.d.comb += getattr(self.pe, name).eq(value)
         for name, member in self.pe_members.items():
             inner, outer = getattr(self.pe, name), getattr(self, name)
             if member.flow == wiring.In:
