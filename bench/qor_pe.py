@@ -10,13 +10,15 @@ Comparisons (``--pe``; default all), each a PE against its baseline in one run:
   group of 128 (:func:`golden.quant.quantize_mixture` on Student-t weights), zero bit
   positions skipped, against BitMoD's comparison point: the bit-parallel fp16 PE
   (``datapath="parallel"``: weights dequantized to fp16, exact fp16 MACs) with as many
-  lanes as the serial PE's measured MACs/cycle on the same stream (rounded). The serial
-  PE's stream holds each beat until the edge the golden model predicts accepts it;
+  lanes as the serial PE's measured MACs/cycle on the same stream (the divisor of the group
+  nearest to it); both see the same elements in the same order. The serial PE's stream
+  holds each beat until the edge the golden model predicts accepts it;
 * ``lut``: the LUT Tensor Core PE (kind ``lut``, :mod:`hdl.pe.lut`), K = 4 int8 activations
   per symmetric table shared by 16 int4 weight columns, one bit-plane per cycle (16 MACs per
   cycle), against ``datapath="mac"``, the same bit-serial schedule with each column's plane
   products formed directly (no table); and, per MAC, against the MixPE group PE at W4A8 (the
-  issue's baseline; ``lut_vs_mixpe_*`` when both run);
+  issue's baseline, ``lut_vs_mixpe_*`` when both run; not like for like: the LUT PE
+  accumulates integers, the group PE dequantizes every group into fp32);
 * ``mixpe`` (W4A16) and ``mixpe_a8`` (W4A8, int8 activations, the same stream quantized
   per token): the MixPE group PE (kind ``mixpe``, :mod:`hdl.pe.mixpe`), int4 two's-complement
   weights x fp16 activations, groups of G = 32, fp32 accumulator: ``datapath="shift-add"``
@@ -284,62 +286,67 @@ def lut_streams(cfg, cycles, seed, dist="student-t"):
 BITSERIAL = BitSerialConfig(lanes=8, act="fp16", group=128, skip_zeros=True)
 
 
-def _bitserial_beats(cfg, beats, rng, dist="student-t"):
-    """``(a, codes, dtype, scale, clear)`` per beat: dot products of K = group weights of one
-    column (Student-t, quantized per group of ``group`` to the best of int4/fp4/er/ea,
+def _bitserial_elements(count, seed, dist="student-t"):
+    """The operand stream of the bit-serial comparison, element by element along K, the
+    same for both designs: dot products of K = ``BITSERIAL.group`` weights of one column
+    (Student-t, quantized per group to the best of int4/fp4/er/ea,
     :func:`golden.quant.quantize_mixture`, fp16 scales) times fp16 activations (N(0, 1), 1 %
-    outlier channels x 20); ``clear`` on a dot product's first beat."""
-    from golden.pe.bitserial import pack
-    L, G = cfg.lanes, cfg.group
-    per_col = G // L
-    cols = -(-beats // per_col)
+    outlier channels x 20). Returns ``(act bits, codes, dtype, scale, first)`` per element
+    (``first``: the element starts a dot product)."""
+    rng = np.random.default_rng(seed)
+    G = BITSERIAL.group
+    cols = -(-count // G)
     W = qerr.weights(dist, G, cols, 3, rng)
     codes, scales, selector = quant.quantize_mixture(W, group=G, axis=0)
     X, _ = qerr.activations(1, G, 0.01, 20.0, rng)
     act = X[0].astype(np.float16).view(np.uint16).astype(np.int64)
-    k = np.arange(beats)
-    col, step = k // per_col, k % per_col
-    lane_k = step[:, None] * L + np.arange(L)[None]
-    a = pack(act[lane_k], 16)
-    w = pack(np.asarray(codes, np.int64)[lane_k, col[:, None]], 4)
-    dtype = np.asarray(selector, np.int64)[0, col]
-    scale = np.asarray(scales, np.float16).view(np.uint16).astype(np.int64)[0, col]
-    return a, np.asarray(codes, np.int64)[lane_k, col[:, None]], w, dtype, scale, \
-        (step == 0).astype(int)
+    e = np.arange(count)
+    col, k = e // G, e % G
+    return (act[k], np.asarray(codes, np.int64)[k, col],
+            np.asarray(selector, np.int64)[0, col],
+            np.asarray(scales, np.float16).view(np.uint16).astype(np.int64)[0, col],
+            (k == 0).astype(int))
 
 
 def bitserial_streams(cfg, cycles, seed):
-    """``{"mixture": (columns, MACs per cycle)}``: the beats of :func:`_bitserial_beats`
-    driven back to back (``valid`` always 1); for the serial PE each beat is held until the
-    edge that accepts it, which the golden model predicts (:func:`golden.pe.bitserial
-    .schedule`), so the stimulus is the stream a producer waiting on ``ready`` gives."""
-    from golden.pe.bitserial import schedule
-    rng = np.random.default_rng(seed)
-    a, codes, w, dtype, scale, clear = _bitserial_beats(cfg, cycles, rng)
+    """``{"mixture": (columns, MACs per cycle)}``: :func:`_bitserial_elements` in beats of
+    ``cfg.lanes`` consecutive elements (``lanes`` divides the group, so a beat never spans two
+    groups) driven back to back (``valid`` always 1). For the serial PE each beat is held
+    until the edge that accepts it, which the golden model predicts
+    (:func:`golden.pe.bitserial.schedule`): the stream a producer waiting on ``ready``
+    gives."""
+    from golden.pe.bitserial import pack, schedule
+    L = cfg.lanes
+    act, codes, dtype, scale, first = _bitserial_elements(L * cycles, seed)
+    beat = lambda x: x.reshape(cycles, L)  # noqa: E731
+    codes_b = beat(codes)
+    a, w = pack(beat(act), 16), pack(codes_b, 4)
+    dtype, scale, clear = dtype[::L], scale[::L], first[::L]
     if cfg.datapath == "parallel":
         index = np.arange(cycles)
-        macs = float(cfg.lanes)
+        macs = float(L)
     else:
-        accept, _ = schedule(codes, dtype, cfg)
+        accept, _ = schedule(codes_b, dtype, cfg)
         index = np.searchsorted(accept, np.arange(cycles), side="left")
-        macs = cfg.lanes * int((accept < cycles).sum()) / cycles
+        macs = L * int((accept < cycles).sum()) / cycles
     pick = lambda x: [int(v) for v in np.asarray(x, dtype=object)[index]]  # noqa: E731
     cols = {"a": pick(a), "b": pick(w), "dtype": pick(dtype), "scale": pick(scale),
             "clear": pick(clear), "valid": [1] * cycles}
     return {"mixture": (cols, macs)}
 
 
-def bitserial_comparison(cycles, seed):
-    """The serial PE and the bit-parallel fp16 baseline of the same MACs per cycle (its
-    lanes: the serial PE's measured throughput on this stream, rounded)."""
+def bitserial_baseline(cycles, seed):
+    """The bit-parallel fp16 PE of the same MACs per cycle: as many lanes as the serial PE's
+    measured throughput on this stream, the divisor of the group nearest to it."""
     serial = bitserial_streams(BITSERIAL, cycles, seed)["mixture"][1]
-    lanes = max(1, round(serial))
-    return BITSERIAL.replace(datapath="parallel", lanes=lanes, group=lanes * (128 // lanes)
-                             if 128 % lanes else 128)
+    G = BITSERIAL.group
+    lanes = min((d for d in range(1, 17) if G % d == 0), key=lambda d: (abs(d - serial), -d))
+    return BITSERIAL.replace(datapath="parallel", lanes=lanes, group=G)
 
 
 class Comparison:
-    """One PE against its baseline: the two configurations, the power streams
+    """One PE against its baseline: the two configurations (the baseline may be a function
+    that derives it, run only when the comparison is), the power streams
     (``streams(cycles, seed, config) -> {workload: (columns, MACs per cycle)}`` per design,
     the same operands for both; columns hold every role of the golden model, each design gets
     those of its own ports), the headline workload, and the paper's claim for the table."""
@@ -366,7 +373,7 @@ def comparisons(args, cycles):
         "bitserial": Comparison(
             "bitserial", "BitMoD bit-serial PE, 8 lanes, fp16 x int4/fp4/er/ea (G=128), vs "
             "bit-parallel fp16 PE of the same MACs/cycle",
-            BITSERIAL, bitserial_comparison(cycles, args.seed),
+            BITSERIAL, lambda: bitserial_baseline(cycles, args.seed),
             lambda cycles, seed, cfg: bitserial_streams(cfg, cycles, seed), "mixture",
             ("serial", "parallel"),
             "BitMoD PE: area 1507.7 vs 1968.7 (1.31x), energy 0.56 vs 0.77 (1.375x)"),
@@ -386,7 +393,8 @@ def comparisons(args, cycles):
 def compare(c, cycles, seed, fpga, pnr):
     """Run one comparison: both designs through the flows; returns the table rows, the csv
     rows, and ``{workload: (area ratio, energy ratio)}`` (design over baseline)."""
-    designs = dict(zip(c.labels, (c.design, c.baseline)))
+    baseline = c.baseline() if callable(c.baseline) else c.baseline
+    designs = dict(zip(c.labels, (c.design, baseline)))
     loads = {k: c.streams(cycles, seed, cfg) for k, cfg in designs.items()}
     workloads = loads[c.labels[0]]
     print(f"{c.title}; {len(workloads)} power stream(s) x {cycles} cycles (seed {seed}); one "
@@ -482,6 +490,11 @@ def main():
         writer.writerows(csv_rows)
     print(f"written: {(OUT / 'qor_pe.json').relative_to(REPO)}, "
           f"{(OUT / 'qor_pe.csv').relative_to(REPO)}")
+    if "lut" in results and "mixpe_a8" in results:
+        print("lut_vs_mixpe_*: the LUT PE (integer accumulators, no dequantization) against "
+              "the MixPE group PE at W4A8 (per-group FP dequantization into fp32), per MAC: "
+              "the issue's baseline, but not like for like; lut_* compares the LUT PE with "
+              "the same schedule without a table")
     print(f"total {time.monotonic() - start:.0f} s")
     for name in chosen:
         c, r = available[name], results[name]

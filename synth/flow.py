@@ -450,6 +450,9 @@ def synthesize(design, *, flows=("asic", "ecp5"), booth=False, period_ns=DEFAULT
         flows = ["asic"] + flows + ["power"]
     manifest = read_manifest(design)
     top = manifest["top"]
+    if "power" in flows:           # its own stimulus must exist before any tool runs
+        from .power import check_stimulus
+        check_stimulus(manifest)
     vfile = verilog_files(manifest)
     if workdir is None:
         workdir = Path(manifest["_path"]).parent / "synth" / (top + ("_booth" if booth else ""))

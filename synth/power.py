@@ -44,6 +44,7 @@ import numpy as np
 
 from golden.fp.codec import encode_floats
 from tpegen import tools
+from tpegen.errors import ParameterError
 from tpegen.formats import parse_format
 from tpegen.manifest import read_manifest
 from tpegen.registry import config_from_dict, golden_stream
@@ -93,6 +94,12 @@ def _column(fmt_name, role, width, rng, cycles, stream):
     return codes, codes
 
 
+def check_stimulus(manifest):
+    """Raise :class:`ParameterError` unless the flow's own streams can drive every input
+    role of ``manifest`` (the flow itself calls it before any tool runs)."""
+    _inputs(manifest, np.random.default_rng(0), 1, "normal")
+
+
 def _inputs(manifest, rng, cycles, stream):
     """``(golden columns {role: values}, stimulus columns {role: bit patterns})`` for every
     input role of a scalar design, from its manifest's ports and formats."""
@@ -114,7 +121,11 @@ def _inputs(manifest, rng, cycles, stream):
         elif role in GROUP_INPUTS:
             golden[role] = bits[role] = [GROUP_INPUTS[role](width)] * cycles
         else:
-            raise ValueError(f"power: no stimulus for role {role!r}")
+            raise ParameterError(f"flows=power is not allowed for {manifest['top']}: the "
+                                 f"power flow has no stimulus of its own for its role "
+                                 f"{role!r} (allowed: designs with a, b, c, clear, enable, "
+                                 "last, scale, zero; others: synth.power.power(columns=...), "
+                                 "as bench/qor_pe.py does)")
     return golden, bits
 
 

@@ -122,7 +122,7 @@ CHECK_TIER = {
     "test_lmul.py": ("verilator-lmul_e4m3fn]",),
     "test_stream.py": ("verilator-fma_e4m3fn_fp16_d1_hs]", "coreboard"),
     "test_formal.py": ("mac_s4xs4_acc12_array_wallace_cpa",),
-    "test_synth.py": ("asic",),
+    "test_synth.py": ("asic", "refused_before"),
     "test_lint.py": ("mac_s8xs8_acc32_booth4_dadda_cs", "fma_e4m3fn_fp16_d2", "planted",
                      "comment"),
     "test_harness.py": ("verilator",),

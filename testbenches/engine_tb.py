@@ -52,10 +52,12 @@ class Streams:
 
 
 def _products(cfg, tiles):
-    """The expected result rows of ``tiles`` [(A, B) bit patterns], independent of the cycle
-    model: integer ``A @ B`` modulo ``2**acc_width``; FP and group PEs: the stand-alone PE's
-    golden model (vectorized over the tile's R x C dot products) accumulating over K, in
-    order (a group PE's last group closed by the tile's last beat, and dequantized)."""
+    """The expected result rows of ``tiles`` [(A, B) bit patterns], independent of the
+    engine's cycle model (its timing, skew, stalls and capture): integer ``A @ B`` modulo
+    ``2**acc_width``; other PEs: the stand-alone PE's golden model (vectorized over the
+    tile's R x C dot products, through the bit-pattern adapter ``PeArray``, which also ties
+    the inputs an engine does not drive) accumulating over K, in order (a group PE's last
+    group closed by the tile's last beat, then dequantized)."""
     pe = cfg.pe
     out = []
     for A, B in tiles:
@@ -86,7 +88,7 @@ def _products(cfg, tiles):
                 for _ in range(pe.latency - 1):
                     macs.tick(np.zeros((R, C), np.int64), np.zeros((R, C), np.int64),
                               False, False)
-            out.append(macs.result().astype(np.int64).astype(object))
+            out.append(macs.result().astype(object))
     return out
 
 

@@ -5,7 +5,8 @@ Checked every cycle: every column's accumulator in ``result`` against the golden
 the inputs the input monitor read back from the ports
 (:class:`~testbenches.common.tb.CycleScoreboard`); the first failing cycle is reported with
 its phase, the inputs before it and the seed. The timing comes from the config
-(``latency``, ``load_latency``), never from a number written here.
+(``latency``, ``load_latency``): the testbench checks both are 1, which its stimulus (a load
+overlapping the last plane) and its sampling assume, and refuses any other design.
 
 A *group* is K activations and ``cols x K`` weights: one ``load`` and n = ``w_width``
 enabled plane cycles, least significant plane first; the next group's ``load`` comes with

@@ -167,19 +167,24 @@ def test_golden_vector_equals_scalar():
 
 
 def test_exact_group_sum_is_rounded_once():
-    """A group whose exact sum needs more than fp32's 24 bits (2**24 + 1 with int8
-    activations): it rounds once, to even; summing in fp32 would not give the same."""
+    """A group of 1024 products (-128) * (-128) = 2**24, then 1 * 1 twice: the exact sum
+    2**24 + 2 is an fp32 number and the PE gives it; summing in fp32 would lose both ones
+    (2**24 + 1 rounds to even, 2**24)."""
     from golden.pe.mixpe import MixPe
-    cfg = MixPeConfig(w_width=8, act="int8", group=1025)
+    cfg = MixPeConfig(w_width=8, act="int8", group=1026)
     pe = MixPe(cfg)
     one = 0x3C00
-    # 1024 products of 127 * 127 = 16,516,096 total, plus 1: 16,516,097 -> not exact in fp32
-    for k in range(1025):
-        w, b = (127, 127) if k < 1024 else (1, 1)
+    terms = [(0x80, 0x80)] * 1024 + [(1, 1)] * 2
+    for k, (w, b) in enumerate(terms):
         pe.tick(w, b, one, 0, k == 0, 1, 0)
     for _ in range(cfg.latency - 1):
         pe.tick(0, 0, one, 0, 0, 0, 0)
-    exact = 1024 * 127 * 127 + 1
+    exact = (1 << 24) + 2
+    sequential = np.float32(0)
+    for w, b in terms:
+        sequential = np.float32(sequential + np.float32((w - 256 if w > 127 else w)
+                                                        * (b - 256 if b > 127 else b)))
+    assert float(sequential) == 1 << 24
     assert pe.result == _encode(Fraction(exact), "fp32") == _bits32(np.float32(exact))
 
 
@@ -202,6 +207,21 @@ def test_mixpe(config, build_root):
 
 def test_mixpe_icarus(build_root):
     simulate(MixPeConfig(w_signed=False, group=4, act="int8"), "icarus", build_root, SEED)
+
+
+def test_mixpe_planted_group_bug_is_caught(build_root, monkeypatch):
+    """A group that ignores ``last`` (closed by the counter only), in the RTL only, must fail
+    the unchanged testbench (the pairs phase closes every product with ``last``)."""
+    from hdl.pe.mixpe import MixPe
+    from tpegen.harness import SimulationFailed
+    monkeypatch.setattr(MixPe, "_closes",
+                        lambda self, count_new: self.enable & (count_new == self.config.group))
+    config = MixPeConfig(group=4, act="int8", name="mixpe_planted_last")
+    with pytest.raises(SimulationFailed) as failure:
+        simulate(config, "verilator", build_root, SEED)
+    message = str(failure.value)
+    print(message)
+    assert "MISMATCH" in message and "pairs" in message
 
 
 def test_mixpe_planted_bug_is_caught(build_root, monkeypatch):

@@ -153,6 +153,19 @@ def test_synth_options_checked_before_any_tool(options, message, tmp_path):
     assert "\n" not in str(error.value)
 
 
+def test_power_without_a_stimulus_is_refused_before_any_tool(tmp_path, capsys):
+    """``tpegen synth --flows power`` on a PE whose inputs the flow cannot drive by itself
+    (the LUT PE's ``load``, role ``mode``): exit 2, one line, no synthesis folder."""
+    from tpegen import cli
+    from tpegen.config import LutPeConfig
+    design = api.generate(LutPeConfig(), tmp_path / "lut")
+    capsys.readouterr()
+    assert cli.main(["synth", str(design), "--flows", "power"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no stimulus of its own for its role 'mode'" in err, err
+    assert not (tmp_path / "lut" / "synth").exists()
+
+
 def test_power_stimulus_follows_the_manifest_formats():
     """Integer ports: normal, a quarter of the range as sigma, clipped; the golden columns
     hold natural values, the stimulus their bit patterns. Float ports: bit patterns."""

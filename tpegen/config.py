@@ -588,6 +588,11 @@ class MixPeConfig(Config):
         return self.w_width
 
     @property
+    def w_format(self):
+        """The weights' manifest format: ``int<W>`` or ``uint<W>``."""
+        return ("int" if self.w_signed else "uint") + str(self.w_width)
+
+    @property
     def b_width(self):
         """Bits of ``b`` (the activation)."""
         return 8 if self.act == "int8" else 16
@@ -798,11 +803,10 @@ class LutPeConfig(Config):
         return 1
 
 
-#: The bit-serial PE's activation formats, datapaths, and the weight datatypes of its
-#: ``dtype`` input in code order (golden.quant.MIXTURE: int4, fp4, er, ea).
+#: The bit-serial PE's activation formats and datapaths (the weight datatypes of its
+#: ``dtype`` input, in code order: tpegen.dtypes.MIXTURE).
 BITSERIAL_ACTS = ("fp16", "bf16")
 BITSERIAL_DATAPATHS = ("serial", "parallel")
-BITSERIAL_DTYPES = ("int4", "fp4", "er", "ea")
 #: bit positions of a weight magnitude (|value| <= 16 in half-e2m1 units: 5 bits)
 BITSERIAL_DIGITS = 5
 BITSERIAL_MAX_GROUP = 4096
@@ -875,6 +879,7 @@ class BitSerialConfig(Config):
         processes a group's last bit (``serial``) or presents a beat (``parallel``) to its
         effect on ``result``: 2 (group sum to fp32, then the scale step) or 1."""
         return 2 if self.datapath == "serial" else 1
+
 
 #: Guard bits of the FP tree reduction's window below the accumulator's significand
 #: (golden.fp.fdot, hdl.fp.fdot: W = m_acc + 1 + DOT_GUARD).

@@ -16,9 +16,16 @@ MIXTURE
     The datatypes in the order of a ``dtype`` code (the bit-serial PE's input).
 values
     The 16 code -> value table of a datatype.
+dequant_format
+    The FP format the baselines dequantize weights to, for an activation format.
+act_unit
+    Exponent of one unit of an exact sum of activations times integers.
 """
 
-__all__ = ["SPECIAL_CODE", "MAGNITUDES", "SPECIALS", "MIXTURE", "values"]
+from .formats import FORMATS
+
+__all__ = ["SPECIAL_CODE", "MAGNITUDES", "SPECIALS", "MIXTURE", "values", "dequant_format",
+           "act_unit"]
 
 SPECIAL_CODE = 0b1000
 _FP4 = (0, 1, 2, 3, 4, 6, 8, 12)          # e2m1 x 2: 0 .5 1 1.5 2 3 4 6
@@ -34,3 +41,18 @@ def values(name):
     out = list(mags) + [-m for m in mags]
     out[SPECIAL_CODE] = SPECIALS[name] or 0
     return tuple(out)
+
+
+def dequant_format(act):
+    """``F``, the format the baseline PEs dequantize weights to for ``act`` activations:
+    bf16 for bf16, else fp16 (an int8 activation is exact in fp16)."""
+    return "bf16" if act == "bf16" else "fp16"
+
+
+def act_unit(act):
+    """Exponent of one unit of an exact sum of ``act`` activations times integers: 0 for
+    int8, the format's smallest subnormal for fp16 (-24) and bf16 (-133)."""
+    if act == "int8":
+        return 0
+    fmt = FORMATS[act]
+    return 1 - fmt.bias - fmt.man_bits

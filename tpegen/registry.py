@@ -30,10 +30,9 @@ golden_stream
 import importlib
 from dataclasses import dataclass
 
-from .config import (EngineConfig, FMacConfig, FmaConfig, FpMulConfig, LMacConfig, LMulConfig,
-                     LutPeConfig, MacConfig, MixPeConfig, ParameterError,
-                     SimdMacConfig)
-from .config import BitSerialConfig
+from .config import (BitSerialConfig, EngineConfig, FMacConfig, FmaConfig, FpMulConfig,
+                     LMacConfig, LMulConfig, LutPeConfig, MacConfig, MixPeConfig,
+                     ParameterError, SimdMacConfig)
 
 __all__ = ["Kind", "register", "kind", "kinds", "config_from_dict", "elaborate", "model",
            "vector_model", "golden_stream"]
@@ -71,6 +70,9 @@ class Kind:
     formal : str
         ``"module:function"`` of its proof, ``function(config, workdir, *, vfile)``
         (``tpegen prove``); empty when it has none.
+    optional : tuple
+        Inputs of the golden model that some configurations have no port for (the group
+        PE's ``zero`` with signed weights, ``last`` of its baseline): absent, they read 0.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Kind:
     formal: str = ""
     pe: bool = False
     vector: object = None
+    optional: tuple = ()
 
     def testbench_for(self, config):
         """The testbench module of ``config`` (a handshake design runs the streaming one)."""
@@ -169,8 +172,10 @@ def golden_stream(config, cols, cycles):
     latency = config.latency
     out = [None] * (cycles + latency)
     golden = entry.golden(config)
-    # an input the design has no port for (the zero point of signed weights) reads as 0
-    columns = [cols[role] if role in cols else [0] * cycles for role in entry.inputs]
+    # an optional input the design has no port for (the zero point of signed weights)
+    # reads as 0; any other missing column is an error
+    columns = [cols[role] if role in cols or role not in entry.optional else [0] * cycles
+               for role in entry.inputs]
     if entry.style == "function":
         for t in range(cycles):
             out[t + latency] = golden(*(c[t] for c in columns))
@@ -322,8 +327,6 @@ def _vlut(cfg, shape):
     from golden.pe.lut import LutPeArray
     return LutPeArray(cfg, shape)
 
-
-
 def _bitserial_model(cfg):
     from golden.pe.bitserial import BitSerialPe
     return BitSerialPe(cfg)
@@ -332,6 +335,7 @@ def _bitserial_model(cfg):
 def _vbitserial(cfg, shape):
     from golden.pe.bitserial import BitSerialPeArray
     return BitSerialPeArray(cfg, shape)
+
 
 def _engine_model(cfg):
     from golden.engines import engine, pe_shape
@@ -362,7 +366,8 @@ for _entry in (
         Kind("mixpe", MixPeConfig, "hdl.pe.mixpe:MixPe", "testbenches.mixpe_tb", _mixpe_model,
              "cycle", ("a", "b", "scale", "zero", "clear", "enable", "last"),
              "mixed-precision group PE: int weights x int8/fp16/bf16 activations by "
-             "shift-and-add, dequantized once per group", vector=_vmixpe, pe=True),
+             "shift-and-add, dequantized once per group", vector=_vmixpe, pe=True,
+             optional=("zero", "last")),
         Kind("lut", LutPeConfig, "hdl.pe.lut:LutPe", "testbenches.lut_tb", _lut_model,
              "cycle", ("a", "mode", "b", "clear", "enable"),
              "LUT mpGEMM PE (LUT Tensor Core): a symmetric half table of K activations' "

@@ -32,8 +32,15 @@ import numpy as np
 __all__ = ["AccumulatingEngine", "PeArray"]
 
 
+def _bits(x):
+    """Result bit patterns: ``uint64``, or Python integers (``object``) for accumulators
+    wider than 64 bits."""
+    x = np.asarray(x)
+    return x if x.dtype == object else x.astype(np.uint64)
+
+
 class PeArray:
-    """A vectorized PE cycle model (``reset``, ``tick(a, b, clear, enable)``; an integer
+    """A vectorized PE cycle model (``reset``, ``tick(a, b, clear, enable[, last])``; an integer
     MAC's ``outputs()``, or an FP MAC's ``tick`` return value) seen on raw bit patterns:
     :meth:`tick` takes the operands' unsigned bits (converted to signed values for a signed
     integer PE), :meth:`result` gives the ``result`` port's bits in the current cycle."""
@@ -80,10 +87,10 @@ class PeArray:
         if hasattr(self.model, "outputs"):
             self._result = self.model.outputs()["result"]
         else:
-            self._result = np.asarray(out).astype(np.uint64)
+            self._result = _bits(out)
 
     def result(self):
-        return np.asarray(self._result).astype(np.uint64)
+        return _bits(self._result)
 
 
 class AccumulatingEngine:

@@ -56,8 +56,9 @@ throughput by a baseline of about ``L / n`` lanes.
 
 Members
 -------
-DTYPES, DTYPE_MASK, DIGITS
-    The datatype names in ``dtype`` code order; their magnitude masks; bit positions.
+DTYPES, VALUES, DTYPE_MASK, DIGITS
+    The datatype names in ``dtype`` code order; their code -> value tables; their
+    magnitude masks; bit positions.
 weight_values
     Integer values of codes under per-beat dtype codes (numpy).
 pack, unpack
@@ -83,12 +84,13 @@ from golden.fp import vfma
 from golden.quant import DTYPES as _QUANT_DTYPES
 from golden.quant import MIXTURE
 from tpegen.config import BITSERIAL_DIGITS, BitSerialConfig
+from tpegen.dtypes import dequant_format
 
 from . import dequant
 
 __all__ = ["DTYPES", "DTYPE_MASK", "DIGITS", "weight_values", "pack", "unpack", "beat_mask",
            "beat_cycles", "schedule", "macs_per_cycle", "group_result", "BitSerialPe",
-           "BitSerialPeArray", "VALUES", "weight_format"]
+           "BitSerialPeArray", "VALUES"]
 
 DTYPES = MIXTURE
 DIGITS = BITSERIAL_DIGITS
@@ -100,10 +102,6 @@ DTYPE_MASK = tuple(int(np.bitwise_or.reduce(np.abs(VALUES[k][list(_QUANT_DTYPES[
 ACT_BITS = 16
 assert max(DTYPE_MASK) < 1 << DIGITS
 
-
-def weight_format(act):
-    """``F``, the baseline's dequantized weight format for ``act`` activations."""
-    return "bf16" if act == "bf16" else "fp16"
 
 
 def _config(config, params):
@@ -322,7 +320,7 @@ class BitSerialPe:
 
     def _parallel(self, a, b, dtype, scale, clear):
         cfg = self.config
-        F = weight_format(cfg.act)
+        F = dequant_format(cfg.act)
         acts, codes = _lanes_of(a, b, cfg.lanes)
         v = VALUES[int(dtype) & 3][codes]
         vbits = np.asarray(self._vbits, np.int64)[v + 16]
@@ -455,7 +453,7 @@ class BitSerialPeArray:
 
     def _parallel(self, acts, codes, dtype, scale, clear, valid):
         cfg = self.config
-        F = weight_format(cfg.act)
+        F = dequant_format(cfg.act)
         v = weight_values(codes, dtype)
         w = np.asarray(vfma.fma(self._vbits[v + 16], scale[..., None], 1 << 15, fmt_a="fp16",
                                 fmt_b="fp16", fmt_acc=F)).reshape(v.shape)

@@ -40,18 +40,24 @@ act_fixed
     Activations (bit patterns, numpy) as ``(value, inf, nan)``.
 InfTally
     The per-group flags of infinite and NaN activations.
+special
+    ``(nan, pinf, ninf)`` of a closed group from its flags and the zero point.
 to_fp32
     fp32 bit patterns of exact group sums.
 step
     The scale-and-accumulate step.
+NAN32, INF32
+    fp32 bit patterns of the default NaN and of +inf.
 """
 
 import numpy as np
 
 from golden.fp import vfma
+from tpegen import dtypes
 from tpegen.formats import FORMATS
 
-__all__ = ["ACTS", "unit", "act_fixed", "InfTally", "to_fp32", "step", "NAN32", "INF32"]
+__all__ = ["ACTS", "unit", "act_fixed", "InfTally", "special", "to_fp32", "step", "NAN32",
+           "INF32"]
 
 ACTS = ("int8", "fp16", "bf16")
 #: fp32 bit patterns: the default NaN, +inf (``INF32 | 1 << 31`` is -inf)
@@ -65,18 +71,10 @@ def _check(act):
 
 def unit(act):
     """Exponent of one unit of the exact sum of ``act`` activations times integers: 0 for
-    int8, the smallest subnormal's exponent for fp16 (-24) and bf16 (-133)."""
+    int8, the smallest subnormal's exponent for fp16 (-24) and bf16 (-133)
+    (:func:`tpegen.dtypes.act_unit`)."""
     _check(act)
-    if act == "int8":
-        return 0
-    fmt = FORMATS[act]
-    return 1 - fmt.bias - fmt.man_bits
-
-
-def act_width(act):
-    """Bits of an ``act`` activation's bit pattern."""
-    _check(act)
-    return 8 if act == "int8" else FORMATS[act].width
+    return dtypes.act_unit(act)
 
 
 def act_fixed(bits, act):

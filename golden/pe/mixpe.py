@@ -32,23 +32,17 @@ Members
 MixPe
     The cycle model of ``shape`` independent PEs (numpy; ``shape=()`` for one):
     ``reset()``, ``tick(a, b, scale, zero, clear, enable, last)``, ``result``.
-float_format
-    ``F`` of the baseline for an activation format.
 """
 
 import numpy as np
 
 from golden.fp import vfma
 from tpegen.config import MixPeConfig
+from tpegen.dtypes import dequant_format
 
 from . import dequant
 
-__all__ = ["MixPe", "float_format"]
-
-
-def float_format(act):
-    """The baseline's FP format ``F`` for ``act`` activations."""
-    return "bf16" if act == "bf16" else "fp16"
+__all__ = ["MixPe"]
 
 
 def _weights(a, cfg):
@@ -147,7 +141,7 @@ class MixPe:
 
     def _tick_dequant(self, w, b, scale, z, clear, enable):
         cfg = self.config
-        F = float_format(cfg.act)
+        F = dequant_format(cfg.act)
         # stage 2: the exact FP MAC on the registered dequantized weight and activation
         valid, w_f, b_f, st_clear = self.stage
         base = np.where(st_clear, 0, self.acc)

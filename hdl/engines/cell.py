@@ -38,7 +38,7 @@ class PeCell(wiring.Component):
     Parameters
     ----------
     pe_config : Config
-        Any accumulator configuration (``mac``, ``fmac``, ``lmac``, ``mixpe``).
+        Any accumulator configuration (``mac``, ``fmac``, ``lmac``, ``mixpe``, ``simd``).
     terms : int
         Products per cycle (``mac`` only: :class:`hdl.mac.Mac`'s ``terms``; its ``a`` and
         ``b`` are then arrays of ``terms`` lanes).

@@ -71,9 +71,8 @@ class GemmInterface:
             self.formats = {"s_axis_a_tdata": pe.fa.name, "s_axis_b_tdata": pe.fb.name,
                             "m_axis_c_tdata": pe.facc.name}
         elif pe.kind == "mixpe":          # integer weights, activations in act, fp32 out
-            self.formats = {"m_axis_c_tdata": "fp32"}
-            if pe.act != "int8":
-                self.formats["s_axis_b_tdata"] = pe.act
+            self.formats = {"s_axis_a_tdata": pe.w_format, "s_axis_b_tdata": pe.act,
+                            "m_axis_c_tdata": "fp32"}
 
 
 def chain(m, value, length, name, advance):

@@ -51,6 +51,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tpegen import dtypes
+from tpegen.dtypes import dequant_format
 from tpegen.config import BITSERIAL_DIGITS as DIGITS
 from tpegen.config import BitSerialConfig, FmaConfig
 from tpegen.formats import FORMATS
@@ -60,6 +61,7 @@ from ..fp.fma import datapath
 from . import dequant
 
 __all__ = ["BitSerialPe", "MAG_TABLE", "psum_width"]
+
 
 def _or(values):
     out = 0
@@ -77,10 +79,6 @@ DTYPE_MASK = tuple(
         if c != dtypes.SPECIAL_CODE or dtypes.SPECIALS[d] is not None)
     for k, d in enumerate(dtypes.MIXTURE))
 
-
-def weight_format(act):
-    """``F``, the baseline's dequantized weight format for ``act`` activations."""
-    return "bf16" if act == "bf16" else "fp16"
 
 
 def _small_int_bits(v, fmt):
@@ -182,7 +180,6 @@ class BitSerialPe(wiring.Component):
         st_p32 = Signal(32, name="st_p32")
         st_scale = Signal(16, name="st_scale")
         st_fresh = Signal(name="st_fresh")
-        acc = Signal(32, name="acc")
 
         # --- the cycle's bit position
         ones = Signal(range(DIGITS + 1), name="rem_ones")
@@ -242,8 +239,11 @@ class BitSerialPe(wiring.Component):
                                nan=nan, pinf=tally_next[1] & ~nan,
                                ninf=tally_next[2] & ~nan, label="p32")
 
-        m.d.sync += [st_valid.eq(close), st_p32.eq(p32), st_scale.eq(scale_b),
-                     st_fresh.eq(fresh_next & close)]
+        # the scale stage's registers load only on a close: the dequantizer's inputs switch
+        # once per group
+        m.d.sync += st_valid.eq(close)
+        with m.If(close):
+            m.d.sync += [st_p32.eq(p32), st_scale.eq(scale_b), st_fresh.eq(fresh_next)]
         with m.If(busy):
             with m.If(close):
                 m.d.sync += [psum.eq(0), count.eq(0), fresh.eq(0)]
@@ -256,11 +256,7 @@ class BitSerialPe(wiring.Component):
                 m.d.sync += busy.eq(0)
 
         # --- the second stage: the scale step
-        acc_in = Signal(32, name="acc_in")
-        m.d.comb += acc_in.eq(Mux(st_fresh, 0, acc))
-        stepped = dequant.step(m, acc_in, st_p32, st_scale)
-        with m.If(st_valid):
-            m.d.sync += acc.eq(stepped)
+        acc = dequant.scale_into(m, valid=st_valid, p32=st_p32, scale=st_scale, fresh=st_fresh)
         m.d.comb += self.result.eq(acc)
 
         # --- accepting a beat (decode and register it)
@@ -306,7 +302,7 @@ class BitSerialPe(wiring.Component):
     def _parallel(self):
         cfg = self.config
         m = Module()
-        F = weight_format(cfg.act)
+        F = dequant_format(cfg.act)
         fF = FORMATS[F]
         deq = FmaConfig(fmt_a="fp16", fmt_b="fp16", fmt_acc=F)
         mac = FmaConfig(fmt_a=F, fmt_b=cfg.act, fmt_acc="fp32")

@@ -6,7 +6,7 @@ scale-and-accumulate step (the project's exact FMA datapath, :func:`hdl.fp.fma.d
 Members
 -------
 act_unit
-    Exponent of one unit of the exact sum.
+    Exponent of one unit of the exact sum (:func:`tpegen.dtypes.act_unit`).
 ActParts
     An activation split for a shift-and-add product: ``value = (-1)**sign * sig << shift``.
 act_parts
@@ -21,27 +21,21 @@ to_float
     One rounding (nearest even) of an exact signed fixed-point sum to a float format.
 step
     ``round_fp32(p32 * scale + acc)`` with the fp16 scale.
+scale_into
+    The fp32 accumulator a group PE scales its closed groups into.
 """
 
 from amaranth.hdl import Cat, Const, Mux, Signal, signed
 
 from tpegen.config import FmaConfig
+from tpegen.dtypes import act_unit
 from tpegen.formats import FORMATS
 
 from ..fp.common import lzc
 from ..fp.fma import datapath
 
 __all__ = ["ActParts", "act_parts", "act_max", "InfTally", "special", "to_float", "step",
-           "act_unit"]
-
-
-def act_unit(act):
-    """Exponent of one unit of an exact sum of ``act`` activations times integers: 0 for
-    int8, the format's smallest subnormal (fp16: -24, bf16: -133)."""
-    if act == "int8":
-        return 0
-    fmt = FORMATS[act]
-    return 1 - fmt.bias - fmt.man_bits
+           "scale_into", "act_unit"]
 
 
 class ActParts:
@@ -184,3 +178,15 @@ STEP = FmaConfig(fmt_a="fp32", fmt_b="fp16", fmt_acc="fp32")
 def step(m, acc, p32, scale):
     """``round_fp32(p32 * scale + acc)``, once, to nearest even (the exact FMA datapath)."""
     return datapath(m, STEP, p32, scale, acc)
+
+
+def scale_into(m, *, valid, p32, scale, fresh, label="acc"):
+    """The last stage of a group PE: the fp32 accumulator ``acc``, updated when ``valid`` to
+    ``round(p32 * scale + (+0 if fresh else acc))`` (:func:`step`); returns ``acc``."""
+    acc = Signal(32, name=label)
+    base = Signal(32, name=f"{label}_base")
+    m.d.comb += base.eq(Mux(fresh, 0, acc))
+    stepped = step(m, base, p32, scale)
+    with m.If(valid):
+        m.d.sync += acc.eq(stepped)
+    return acc

@@ -17,9 +17,9 @@ Datapaths
     Stage 1, every cycle: the activation is split into significand and exponent
     (:func:`hdl.pe.dequant.act_parts`; int8: its value), the product ``w * sig`` is the
     array of weight-bit-times-significand dots (shift-and-add), shifted by the exponent and
-    added to the group's exact fixed-point sum ``sum w*b`` (and ``sum b`` for unsigned
-    weights, whose zero point is applied at the close), each through one bit-matrix
-    reduction and final adder. Stage 2, once per group: ``P = sum w*b - z * sum b`` (the
+    added to the group's exact fixed-point sum ``sum w*b`` through one bit-matrix reduction
+    and final adder (and, for unsigned weights, whose zero point is applied at the close,
+    to ``sum b`` by a plain adder). Stage 2, once per group: ``P = sum w*b - z * sum b`` (the
     ``z * sum b`` dots in the same matrix), rounded once to fp32
     (:func:`hdl.pe.dequant.to_float`); stage 3: ``acc <- round(P32 * scale + acc)``
     (:func:`hdl.pe.dequant.step`, the exact FMA datapath). The stage registers load only on a
@@ -53,6 +53,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tpegen.config import FmaConfig, MixPeConfig
+from tpegen.dtypes import dequant_format
 from tpegen.formats import FORMATS
 
 from ..arith import BitMatrix, add_product, final_add, reduce_matrix
@@ -75,9 +76,6 @@ class MixPe(wiring.Component):
         The parameters; alternatively pass them as keyword arguments.
     """
 
-    #: inputs an engine does not drive, and the constants it ties them to (scale = 1.0)
-    engine_ties = {"scale": 0x3C00, "zero": 0}
-
     def __init__(self, config=None, **params):
         if config is None:
             config = MixPeConfig(**params)
@@ -94,16 +92,18 @@ class MixPe(wiring.Component):
             members["last"] = In(1)
         members["result"] = Out(32)
         super().__init__(members)
-        self.formats = {"scale": "fp16", "result": "fp32"}
-        if config.act != "int8":
-            self.formats["b"] = config.act
+        # the manifest's ``formats``: the weights' integer format, the activations', fp16
+        # scale, fp32 result
+        self.formats = {"a": config.w_format, "b": config.act, "scale": "fp16",
+                        "result": "fp32"}
 
     @property
     def latency(self):
         return self.config.latency
 
     def widths(self):
-        """``(sum_wb, sum_b, psum)`` register bits of the exact group sums."""
+        """Bits of the exact group sums: the registers ``sum_wb`` and ``sum_b``, and the
+        (combinational) ``P = sum_wb - z * sum_b`` of the close stage."""
         cfg = self.config
         amax = dequant.act_max(cfg.act) * cfg.group
         wmax = (1 << (cfg.w_width - 1)) if cfg.w_signed else (1 << cfg.w_width) - 1
@@ -119,6 +119,10 @@ class MixPe(wiring.Component):
         return m
 
     # --- MixPE -----------------------------------------------------------------------------
+
+    def _closes(self, count_new):
+        """Whether this cycle's product closes its group: the ``group``-th, or ``last``."""
+        return self.enable & ((count_new == self.config.group) | self.last)
 
     def _product(self, m, parts, w, enable):
         """``(w*b, b)`` of this cycle (0 unless ``enable``), as signed values."""
@@ -172,7 +176,7 @@ class MixPe(wiring.Component):
         count_new = Signal(range(G + 1), name="count_new")
         m.d.comb += count_new.eq(Mux(keep, count, 0) + self.enable)
         close = Signal(name="close")
-        m.d.comb += close.eq(self.enable & ((count_new == G) | self.last))
+        m.d.comb += close.eq(self._closes(count_new))
         fresh_base = Signal(name="fresh_base")
         m.d.comb += fresh_base.eq(fresh | self.clear)
 
@@ -229,12 +233,8 @@ class MixPe(wiring.Component):
         m.d.sync += st3_valid.eq(st_valid)
         with m.If(st_valid):
             m.d.sync += [st3_p32.eq(p32), st3_scale.eq(st_scale), st3_fresh.eq(st_fresh)]
-        acc = Signal(32, name="acc")
-        base = Signal(32, name="acc_base")
-        m.d.comb += base.eq(Mux(st3_fresh, 0, acc))
-        acc_next = dequant.step(m, base, st3_p32, st3_scale)
-        with m.If(st3_valid):
-            m.d.sync += acc.eq(acc_next)
+        acc = dequant.scale_into(m, valid=st3_valid, p32=st3_p32, scale=st3_scale,
+                                 fresh=st3_fresh)
         m.d.comb += self.result.eq(acc)
 
     # --- the baseline ----------------------------------------------------------------------
@@ -242,7 +242,7 @@ class MixPe(wiring.Component):
     def _baseline(self, m):
         cfg = self.config
         W = cfg.w_width
-        F = "bf16" if cfg.act == "bf16" else "fp16"
+        F = dequant_format(cfg.act)
         fF = FORMATS[F]
         d = Signal(signed(W + 1), name="w_minus_z")
         m.d.comb += d.eq(self.a.as_signed() if cfg.w_signed else self.a - self.zero)
