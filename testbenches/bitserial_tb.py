@@ -43,7 +43,8 @@ from cocotb.triggers import FallingEdge
 
 from golden.pe.bitserial import BitSerialPe as Golden
 from golden.pe.bitserial import DTYPES, pack, schedule
-from testbenches.common.tb import Check, CycleScoreboard, Driver, Monitor, Ports, Run, start_clock
+from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
+                                   start_clock, stepper)
 
 IN_ROLES = ["a", "b", "dtype", "scale", "clear", "valid", "rst"]
 SCALE_ONE = 0x3C00
@@ -167,15 +168,7 @@ def stimulus(cfg, rng, random_cycles, quick, exhaustive=False):
 def model_step(cfg):
     """``step(a, b, dtype, scale, clear, valid, rst)`` of the golden model on the observed
     bit patterns: one rising edge, then the expected ``(result, ready)``."""
-    model = Golden(cfg)
-
-    def step(a, b, dtype, scale, clear, valid, rst):
-        if rst:
-            model.reset()
-            return model.result, model.ready
-        model.tick(a, b, dtype, scale, clear, valid)
-        return model.result, model.ready
-    return step
+    return stepper(Golden(cfg), lambda m: (m.result, m.ready))
 
 
 def final_value(cfg, beats):

@@ -43,7 +43,7 @@ from golden.mac import operand_range
 from golden.pe.lut import LutPe as GoldenLut
 from golden.pe.lut import bit_planes, pack_lanes
 from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
-                                   column, run_phases, start_clock)
+                                   column, run_phases, start_clock, stepper)
 
 IN_ROLES = ["a", "mode", "b", "clear", "enable", "rst"]
 
@@ -166,15 +166,7 @@ def stimulus(cfg, rng, random_cycles, quick):
 def model_step(cfg):
     """``step(a, load, b, clear, enable, rst)`` of the golden model on the observed bit
     patterns: one rising edge, then the expected accumulators (one per column)."""
-    model = GoldenLut(cfg)
-
-    def step(a, load, b, clear, enable, rst):
-        if rst:
-            model.reset()
-        else:
-            model.tick(a, load, b, clear, enable)
-        return tuple(model.acc)
-    return step
+    return stepper(GoldenLut(cfg), lambda m: tuple(m.acc))
 
 
 def column_checks(cfg):

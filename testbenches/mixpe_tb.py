@@ -32,7 +32,7 @@ from cocotb.triggers import FallingEdge
 
 from golden.pe.mixpe import MixPe as GoldenMixPe
 from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
-                                   run_phases, start_clock)
+                                   run_phases, start_clock, stepper)
 
 #: fp16 scales the pairs phase cycles through (bit patterns): 1, -1, 0.75, 2**-10, 3.5e3, 0
 SCALES = np.float16([1.0, -1.0, 0.75, 2.0 ** -10, 3.5e3, 0.0]).view(np.uint16).astype(np.int64)
@@ -140,15 +140,7 @@ def stimulus(cfg, rng, random_cycles, quick):
 def model_step(cfg):
     """``step(a, b, scale, zero, clear, enable, last, rst)`` of the golden model on the
     observed bit patterns: one rising edge, then the expected ``(result,)``."""
-    model = GoldenMixPe(cfg)
-
-    def step(a, b, scale, zero, clear, enable, last, rst):
-        if rst:
-            model.reset()
-        else:
-            model.tick(a, b, scale, zero, clear, enable, last)
-        return (model.result,)
-    return step
+    return stepper(GoldenMixPe(cfg))
 
 
 @cocotb.test()

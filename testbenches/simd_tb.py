@@ -31,7 +31,7 @@ from golden.mac import operand_range
 from golden.pe.simd import SimdMac as GoldenSimd
 from golden.pe.simd import pack
 from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Ports, Run,
-                                   run_phases, start_clock)
+                                   run_phases, start_clock, stepper)
 
 
 def mode_sequence(codes=4, repeat=3):
@@ -100,15 +100,7 @@ def stimulus(cfg, rng, random_cycles, quick):
 def model_step(cfg):
     """``step(a, b, mode, clear, enable, rst)`` of the golden model on the observed bit
     patterns: one rising edge, then the expected ``(result,)``."""
-    model = GoldenSimd(cfg)
-
-    def step(a, b, mode, clear, enable, rst):
-        if rst:
-            model.reset()
-        else:
-            model.tick(a, b, mode, clear, enable)
-        return (model.result,)
-    return step
+    return stepper(GoldenSimd(cfg))
 
 
 @cocotb.test()

@@ -4,7 +4,8 @@ references (ml_dtypes' e2m1 for the weight values, numpy's float16/float32 casts
 scalar and vectorized cycle models against each other, the RTL against the golden model cycle
 by cycle in cocotb (every code of every dtype x corner activations, every fp16 activation,
 random streams with gaps; acceptance edges against the closed-form cycle prediction;
-:mod:`testbenches.bitserial_tb`), planted bugs caught, and lint."""
+:mod:`testbenches.bitserial_tb`), planted bugs caught (lint: testbenches/test_lint.py,
+grid.PE_GRID)."""
 
 from fractions import Fraction
 
@@ -12,7 +13,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from testbenches.conftest import require, simulate
+from testbenches.conftest import expect_mismatch, simulate
 from tpegen.config import BitSerialConfig, ParameterError
 
 SEED = 20261203
@@ -323,23 +324,17 @@ def test_bitserial_planted_bug_is_caught(build_root, monkeypatch):
     """ea's extra value decoded as 8 instead of 16 in the RTL only: the unchanged testbench
     must fail, naming the phase and the seed."""
     from hdl.pe import bitserial
-    from tpegen.harness import SimulationFailed
     table = list(bitserial.MAG_TABLE)
     table[3 * 16 + 8] = (8, False)
     monkeypatch.setattr(bitserial, "MAG_TABLE", tuple(table))
     config = BitSerialConfig(lanes=2, group=4, name="bitserial_planted_ea")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message and "codes ea" in message
+    expect_mismatch(config, build_root, SEED, "codes ea")
 
 
 def test_bitserial_planted_skip_bug_is_caught(build_root, monkeypatch):
     """The zero-skipping mask misses bit 4 (the only bit of ea's 16) in the RTL only: the
     result and the data-dependent ready differ from the golden model."""
     from hdl.pe import bitserial
-    from tpegen.harness import SimulationFailed
     original = bitserial.BitSerialPe._decode
 
     def decode(self, m, code, label):
@@ -350,26 +345,7 @@ def test_bitserial_planted_skip_bug_is_caught(build_root, monkeypatch):
         return cut, neg
     monkeypatch.setattr(bitserial.BitSerialPe, "_decode", decode)
     config = BitSerialConfig(lanes=2, group=4, name="bitserial_planted_skip")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message
-
-
-# --- lint ----------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("config", [BitSerialConfig(), BitSerialConfig(lanes=2,
-                                                                       datapath="parallel"),
-                                    BitSerialConfig(lanes=1, group=1, skip_zeros=False)],
-                         ids=_id)
-def test_bitserial_lint_clean(config, build_root):
-    from tpegen import api, lint
-    require("verilator")
-    directory = build_root / "lint" / config.name
-    api.generate(config, directory)
-    result = lint.lint(directory)
-    assert result.ok and "%Warning" not in result.output, result.output[-4000:]
+    expect_mismatch(config, build_root, SEED)
 
 
 def test_manifest_roles_and_stream():

@@ -6,7 +6,7 @@ instance of each architecture."""
 
 import pytest
 
-from testbenches.conftest import simulate
+from testbenches.conftest import expect_mismatch, simulate
 from tpegen.config import EngineConfig, FMacConfig, MacConfig, MixPeConfig, SimdMacConfig
 
 SEED = 20261201
@@ -105,12 +105,7 @@ def test_engine_icarus(config, build_root):
 
 def _caught(config, build_root):
     """The planted bug's design must fail the unchanged testbench with a MISMATCH."""
-    from tpegen.harness import SimulationFailed
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message
+    expect_mismatch(config, build_root, SEED)
 
 
 def test_engine_planted_bug_is_caught(build_root, monkeypatch):

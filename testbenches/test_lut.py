@@ -1,15 +1,15 @@
 """The LUT mpGEMM PE (:mod:`hdl.pe.lut`): its golden model against an independent reference
 (exact integer dot products), the RTL of both datapaths against the golden model cycle by
 cycle in cocotb (every weight value x every activation value for the 4-bit and 8-bit
-pairings; :mod:`testbenches.lut_tb`), a planted bug in the table's mirror caught, and
-``verilator -Wall`` lint clean."""
+pairings; :mod:`testbenches.lut_tb`), a planted bug in the table's mirror caught (lint:
+testbenches/test_lint.py, grid.PE_GRID)."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from testbenches.conftest import require, simulate
+from testbenches.conftest import expect_mismatch, simulate
 from tpegen.config import LutPeConfig, ParameterError
 
 SEED = 20261202
@@ -184,25 +184,10 @@ def _planted_mirror(monkeypatch):
 def test_lut_planted_bug_is_caught(build_root, monkeypatch):
     """A slip in the symmetric lookup (T(i) read as -T(i) for the upper half) must fail the
     unchanged testbench, in the exhaustive phase."""
-    from tpegen.harness import SimulationFailed
     _planted_mirror(monkeypatch)
     config = LutPeConfig(name="lut_planted_mirror")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message and "exhaustive w4xa8" in message
+    expect_mismatch(config, build_root, SEED, "exhaustive w4xa8")
 
-
-@pytest.mark.parametrize("config", [LUT_GRID[0], LUT_GRID[1], LUT_GRID[5], LUT_GRID[6]],
-                         ids=_id)
-def test_lut_lint_clean(config, build_root):
-    from tpegen import api, lint
-    require("verilator")
-    directory = build_root / "lint" / config.name
-    api.generate(config, directory)
-    result = lint.lint(directory)
-    assert result.ok and "%Warning" not in result.output, result.output[-4000:]
 
 
 def test_manifest_declares_the_ports_and_throughput(build_root):

@@ -12,7 +12,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from testbenches.conftest import simulate
+from testbenches.conftest import expect_mismatch, simulate
 from tpegen.config import MixPeConfig
 
 SEED = 20261203
@@ -213,15 +213,10 @@ def test_mixpe_planted_group_bug_is_caught(build_root, monkeypatch):
     """A group that ignores ``last`` (closed by the counter only), in the RTL only, must fail
     the unchanged testbench (the pairs phase closes every product with ``last``)."""
     from hdl.pe.mixpe import MixPe
-    from tpegen.harness import SimulationFailed
     monkeypatch.setattr(MixPe, "_closes",
                         lambda self, count_new: self.enable & (count_new == self.config.group))
     config = MixPeConfig(group=4, act="int8", name="mixpe_planted_last")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "pairs" in message
+    expect_mismatch(config, build_root, SEED, "pairs")
 
 
 def test_mixpe_planted_bug_is_caught(build_root, monkeypatch):
@@ -229,12 +224,7 @@ def test_mixpe_planted_bug_is_caught(build_root, monkeypatch):
     only, must fail the unchanged testbench."""
     from hdl.pe import dequant
     from tpegen.config import FmaConfig
-    from tpegen.harness import SimulationFailed
     monkeypatch.setattr(dequant, "STEP", FmaConfig(fmt_a="fp32", fmt_b="fp16", fmt_acc="fp32",
                                                    rounding="rtz"))
     config = MixPeConfig(group=4, name="mixpe_planted_rtz")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message
+    expect_mismatch(config, build_root, SEED)

@@ -6,7 +6,7 @@ against a spec of separate multipliers for small widths, and planted bugs caught
 import numpy as np
 import pytest
 
-from testbenches.conftest import require, simulate
+from testbenches.conftest import expect_mismatch, require, simulate
 from tpegen.config import SimdMacConfig
 
 SEED = 20261202
@@ -117,14 +117,9 @@ def _planted_bricks(monkeypatch):
 
 def test_simd_planted_bug_is_caught(build_root, monkeypatch):
     """A wiring slip in the fused datapath's mode 1 must fail the unchanged testbench."""
-    from tpegen.harness import SimulationFailed
     _planted_bricks(monkeypatch)
     config = SimdMacConfig(name="simd_planted_brick")
-    with pytest.raises(SimulationFailed) as failure:
-        simulate(config, "verilator", build_root, SEED)
-    message = str(failure.value)
-    print(message)
-    assert "MISMATCH" in message and "seed" in message and "2x(HxW)" in message
+    expect_mismatch(config, build_root, SEED, "2x(HxW)")
 
 
 # --- formal ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from cocotb.clock import Clock
 
 __all__ = ["load_manifest", "Run", "Ports", "Driver", "Monitor", "Scoreboard",
            "CycleScoreboard", "Check", "Progress", "start_clock", "Mismatch", "XValue",
-           "reader", "readers", "column", "run_phases"]
+           "reader", "readers", "column", "run_phases", "stepper"]
 
 
 def load_manifest():
@@ -366,3 +366,17 @@ async def run_phases(clk, phases, drive, board, observe_inputs, observe_outputs,
     log.info("PASS %s: %d cycles, %d checks, %.0f cycles/s, seed %d", label, cycle,
              board.checks, progress.rate(cycle), seed)
     return cycle
+
+
+def stepper(model, read=lambda model: (model.result,)):
+    """The ``step`` a :class:`CycleScoreboard` takes, from a cycle model: ``step(*inputs,
+    rst)`` applies a synchronous reset, or one rising edge ``model.tick(*inputs)`` on the
+    observed inputs, then returns the expected outputs ``read(model)``."""
+    def step(*inputs):
+        *values, rst = inputs
+        if rst:
+            model.reset()
+        else:
+            model.tick(*values)
+        return read(model)
+    return step
