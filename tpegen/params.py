@@ -317,6 +317,16 @@ class Config:
     def default_name(self):
         raise NotImplementedError
 
+    @classmethod
+    def given(cls, config=None, **params):
+        """``config``, or a new configuration from keyword ``params`` (not both): what the
+        generators' and golden models' ``Unit(config=None, **params)`` constructors take."""
+        if config is None:
+            return cls(**params)
+        if params:
+            raise TypeError(f"pass either a {cls.__name__} or keyword parameters, not both")
+        return config
+
     def replace(self, **changes):
         """A new, validated configuration with ``changes`` (and a derived name)."""
         changes.setdefault("name", None)

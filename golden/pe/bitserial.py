@@ -104,14 +104,6 @@ assert max(DTYPE_MASK) < 1 << DIGITS
 
 
 
-def _config(config, params):
-    if config is None:
-        return BitSerialConfig(**params)
-    if params:
-        raise TypeError("pass either a BitSerialConfig or keyword parameters, not both")
-    return config
-
-
 def weight_values(codes, dtype):
     """Integer values of 4-bit ``codes`` (``(..., L)``) under dtype codes ``dtype``
     (broadcast to ``codes.shape[:-1]``, or to ``codes.shape``)."""
@@ -221,7 +213,7 @@ class BitSerialPe:
     takes = ("a", "b", "dtype", "scale", "clear", "valid")
 
     def __init__(self, config=None, **params):
-        self.config = _config(config, params)
+        self.config = BitSerialConfig.given(config, **params)
         self._vbits = _fp_value_bits("fp16").tolist()
         self.reset()
 
@@ -340,7 +332,7 @@ class BitSerialPeArray:
     takes = BitSerialPe.takes
 
     def __init__(self, config=None, shape=1, **params):
-        self.config = _config(config, params)
+        self.config = BitSerialConfig.given(config, **params)
         self.shape = (shape,) if np.isscalar(shape) else tuple(shape)
         self._vbits = _fp_value_bits("fp16")
         self.reset()

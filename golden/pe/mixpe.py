@@ -66,11 +66,7 @@ class MixPe:
     takes = ("a", "b", "scale", "zero", "clear", "enable", "last")
 
     def __init__(self, config=None, shape=(), **params):
-        if config is None:
-            config = MixPeConfig(**params)
-        elif params:
-            raise TypeError("pass either a MixPeConfig or keyword parameters, not both")
-        self.config = config
+        self.config = config = MixPeConfig.given(config, **params)
         self.shape = tuple(shape)
         self.reset()
 

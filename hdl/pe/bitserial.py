@@ -116,11 +116,7 @@ class BitSerialPe(wiring.Component):
     """
 
     def __init__(self, config=None, **params):
-        if config is None:
-            config = BitSerialConfig(**params)
-        elif params:
-            raise TypeError("pass either a BitSerialConfig or keyword parameters, not both")
-        self.config = config
+        self.config = config = BitSerialConfig.given(config, **params)
         self.stats = {}
         L = config.lanes
         super().__init__({"a": In(16 * L), "b": In(4 * L), "dtype": In(2), "scale": In(16),

@@ -118,11 +118,7 @@ class LutPe(wiring.Component):
     """
 
     def __init__(self, config=None, **params):
-        if config is None:
-            config = LutPeConfig(**params)
-        elif params:
-            raise TypeError("pass either a LutPeConfig or keyword parameters, not both")
-        self.config = c = config
+        self.config = c = LutPeConfig.given(config, **params)
         self.stats = {}
         #: member -> manifest role (``load`` selects the operation: role ``mode``)
         self.roles = {"load": "mode"}

@@ -77,11 +77,7 @@ class MixPe(wiring.Component):
     """
 
     def __init__(self, config=None, **params):
-        if config is None:
-            config = MixPeConfig(**params)
-        elif params:
-            raise TypeError("pass either a MixPeConfig or keyword parameters, not both")
-        self.config = config
+        self.config = config = MixPeConfig.given(config, **params)
         self.stats = {}
         act_bits = 8 if config.act == "int8" else 16
         members = {"a": In(config.w_width), "b": In(act_bits), "scale": In(16)}

@@ -69,11 +69,7 @@ class SimdMac(wiring.Component):
     """
 
     def __init__(self, config=None, **params):
-        if config is None:
-            config = SimdMacConfig(**params)
-        elif params:
-            raise TypeError("pass either a SimdMacConfig or keyword parameters, not both")
-        self.config = config
+        self.config = config = SimdMacConfig.given(config, **params)
         self.stats = {}
         W = config.width
         super().__init__({"a": In(2 * W), "b": In(2 * W), "mode": In(2), "clear": In(1),
