@@ -75,7 +75,7 @@ demo-mac: setup
 # every other test is handed out alone, in the order testbenches/conftest.py sorts them
 # (costliest first; --no-loadscope-reorder keeps that order).
 test: setup
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder testbenches
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=30 testbenches
 
 # The fast tier for the inner loop (under 3 minutes once the simulator builds are cached):
 # every fast test, and representative cases of the slow files (testbenches/conftest.py,

@@ -6,9 +6,10 @@ back one cycle later, as :mod:`testbenches.common.tb` explains) and must give th
 the design showed in that cycle: both ``tready``, ``m_axis_c_tvalid``/``tlast``, the result
 row when it is valid, and, with the ``debug`` readout, every PE's state (``dbg_state``). On
 top of that, every result tile that leaves is compared with the matrix product of the tiles
-that went in (integer PEs: ``A @ B`` modulo ``2**acc_width``; FP PEs: the scalar FP MAC model
-stepped over K), which does not depend on the cycle model at all. AXI4-Stream rules are
-checked on all three streams (:class:`~testbenches.common.stream.StreamMonitor`).
+that went in (integer PEs, the LUT PE's too: ``A @ B`` modulo ``2**acc_width``; FP and
+group PEs: the stand-alone PE's model stepped over K), which does not depend on the cycle
+model at all. AXI4-Stream rules are checked on all three streams
+(:class:`~testbenches.common.stream.StreamMonitor`).
 
 Stimulus, seeded (the seed is logged): random tiles of random depth K (1..3*max(R, C)), the
 extremes (every element the most negative pattern, alternating signs, all zeros), random
@@ -61,11 +62,12 @@ def _products(cfg, tiles):
     pe = cfg.pe
     out = []
     for A, B in tiles:
-        if pe.kind == "mac":
+        if pe.kind in ("mac", "lut"):          # integer PEs: numpy, exact
             def signed(x, w, s):
                 x = x.astype(object)
                 return np.where(x >= (1 << (w - 1)), x - (1 << w), x) if s else x
-            prod = signed(A, pe.a_width, pe.a_signed).dot(signed(B, pe.b_width, pe.b_signed))
+            b_signed = pe.w_signed if pe.kind == "lut" else pe.b_signed
+            prod = signed(A, pe.a_width, pe.a_signed).dot(signed(B, pe.b_width, b_signed))
             out.append(np.vectorize(lambda v: int(v) % (1 << pe.acc_width))(prod))
         else:                  # the stand-alone PE's vectorized model, stepped over K
             # (a tree engine's PE takes T = cfg.terms products a step: K in zero-padded
@@ -79,15 +81,21 @@ def _products(cfg, tiles):
             macs = PeArray(registry.vector_model(pe, (R, C), **({"terms": T} if T > 1 else {})),
                            pe, (R, C))
             macs.reset()
+            ready = getattr(macs.model, "ready", None)     # a PE with a handshake
             for g in range(steps):
                 a = np.broadcast_to(A[:, None, g * T:(g + 1) * T], (R, C, T))
                 b = np.broadcast_to(B[g * T:(g + 1) * T].T[None], (R, C, T))
+                while ready is not None and not np.all(macs.model.ready):
+                    macs.tick(a[..., 0], b[..., 0], False, False)
                 macs.tick(a[..., 0] if T == 1 else a, b[..., 0] if T == 1 else b,
                           g == 0, True, g == steps - 1)
-            if macs.takes is not None:     # the group PE: its last group's dequantization
-                for _ in range(pe.latency - 1):
-                    macs.tick(np.zeros((R, C), np.int64), np.zeros((R, C), np.int64),
-                              False, False)
+            if macs.takes is not None:     # the group PEs: the last group's dequantization
+                zero = np.zeros((R, C), np.int64)
+                ready = getattr(macs.model, "ready", None)
+                while ready is not None and not np.all(macs.model.ready):
+                    macs.tick(zero, zero, False, False)   # (the bit-serial PE's digits)
+                for _ in range(getattr(pe, "engine_latency", pe.latency) - 1):
+                    macs.tick(zero, zero, False, False)
             out.append(macs.result().astype(object))
     return out
 

@@ -2,8 +2,8 @@
 references (ml_dtypes' e2m1 for the weight values, numpy's float16/float32 casts and exact
 :class:`fractions.Fraction` arithmetic for the numerics, a direct count for the cycles), the
 scalar and vectorized cycle models against each other, the RTL against the golden model cycle
-by cycle in cocotb (every code of every dtype x corner activations, every fp16 activation,
-random streams with gaps; acceptance edges against the closed-form cycle prediction;
+by cycle in cocotb (every code of every dtype x corner activations on every configuration,
+every code x every fp16 activation x every dtype on one, random streams with gaps; acceptance edges against the closed-form cycle prediction;
 :mod:`testbenches.bitserial_tb`), planted bugs caught (lint: testbenches/test_lint.py,
 grid.PE_GRID)."""
 
@@ -253,10 +253,11 @@ def test_vector_model_equals_scalar(config):
         acts[rng.random((N, L)) < .5] &= 0x3FFF
         a, b = pack(acts, 16), pack(rng.integers(0, 16, (N, L)), 4)
         d, s = rng.integers(0, 4, N), rng.integers(0, 1 << 16, N) & 0xBFFF
-        c, v = rng.random(N) < .1, rng.random(N) < .8
-        got = vector.tick(a, b, d, s, c, v)
+        c, v, t = rng.random(N) < .1, rng.random(N) < .8, rng.random(N) < .15
+        got = vector.tick(a, b, d, s, c, v, t)
         want = [p.tick(*x) for p, x in zip(scalars, zip(a.tolist(), b.tolist(), d.tolist(),
-                                                         s.tolist(), c.tolist(), v.tolist()))]
+                                                         s.tolist(), c.tolist(), v.tolist(),
+                                                         t.tolist()))]
         assert got.tolist() == want
         assert vector.ready.tolist() == [p.ready for p in scalars]
 
@@ -286,6 +287,42 @@ def test_serial_accumulates_groups_like_group_result():
         acc = int(group_result(a[rows].reshape(1, 6), codes[rows].reshape(1, 6), dtype[3 * g],
                                scale[3 * g], acc)[0])
     assert model.result == acc
+
+
+def test_last_closes_the_group_early():
+    """``last`` on a beat closes its group there (an engine's tile end): groups of 1..3
+    beats, each ended by ``last`` or by the count, equal the groups folded with
+    :func:`group_result`, on the scalar and the vector model."""
+    from golden.pe.bitserial import BitSerialPe, BitSerialPeArray, group_result, pack
+    rng = np.random.default_rng(SEED + 1)
+    cfg = BitSerialConfig(lanes=2, group=6)
+    sizes = rng.integers(1, 4, 24)
+    beats = int(sizes.sum())
+    a = rng.integers(0, 0x5800, (beats, 2))
+    codes = rng.integers(0, 16, (beats, 2))
+    dtype = np.repeat(rng.integers(0, 4, len(sizes)), sizes)
+    scale = np.repeat(rng.integers(0x2000, 0x4000, len(sizes)), sizes)
+    ends = np.cumsum(sizes) - 1
+    last = np.isin(np.arange(beats), ends) & (np.repeat(sizes, sizes) < 3)
+    model, vector = BitSerialPe(cfg), BitSerialPeArray(cfg, 1)
+    pa, pb = pack(a, 16), pack(codes, 4)
+    for k in range(beats):
+        for m in (model, vector):
+            m.tick(pa[k], pb[k], dtype[k], scale[k], int(k == 0), 1, int(last[k]))
+        while not model.ready:
+            for m in (model, vector):
+                m.tick(0, 0, 0, 0, 0, 0)
+    for _ in range(4):
+        for m in (model, vector):
+            m.tick(0, 0, 0, 0, 0, 0)
+    acc, start = 0, 0
+    for end in ends:
+        rows = slice(start, end + 1)
+        n = 2 * (end + 1 - start)
+        acc = int(group_result(a[rows].reshape(1, n), codes[rows].reshape(1, n), dtype[start],
+                               scale[end], acc)[0])
+        start = end + 1
+    assert model.result == acc and int(vector.result[0]) == acc
 
 
 def test_config_errors():
@@ -357,7 +394,7 @@ def test_manifest_roles_and_stream():
         manifest = json.loads(open(path).read())
     roles = {p["name"]: p["role"] for p in manifest["ports"]}
     assert roles == {"clk": "clk", "rst": "rst", "a": "a", "b": "b", "dtype": "dtype",
-                     "scale": "scale", "clear": "clear", "valid": "valid", "ready": "ready",
-                     "result": "result"}
+                     "scale": "scale", "clear": "clear", "last": "last", "valid": "valid",
+                     "ready": "ready", "result": "result"}
     assert manifest["streams"][0]["valid"] == "valid"
     assert manifest["latency"] == BitSerialConfig(lanes=2, group=4).latency

@@ -199,3 +199,46 @@ def test_weight_loading_timing(arch, latency, shape):
             got = np.array(rows).astype(np.int64).reshape(-1)
             exp = np.concatenate([(_signed(A) @ _signed(B)).reshape(-1) for A, B in tiles])
             assert np.array_equal(np.where(got >= 2**31, got - 2**32, got), exp)
+
+
+@pytest.mark.parametrize("arch", ["systolic-os", "matrix2d"])
+@pytest.mark.parametrize("skip", [True, False], ids=["skip", "noskip"])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 4)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_multi_cycle_beats(arch, skip, shape):
+    """The bit-serial PE's engine (each beat held for its shared digit schedule): one tile
+    alone takes sum(beat cycles) + latency + R - 1 cycles, the beat cycles counted from the
+    weights independently (``max(1, popcount(OR of |value|))``, or the datatype's mask); on
+    streams with stalls the result tiles equal the stand-alone PE model's dot products; the
+    batched model refuses it."""
+    from golden.engines.trace import TraceModel
+    from golden.pe.bitserial import VALUES
+    from testbenches.engine_tb import _products
+    from tpegen.config import BitSerialConfig
+    rng = np.random.default_rng(SEED)
+    pe = BitSerialConfig(lanes=1, group=4, skip_zeros=skip, engine_dtype="er")
+    cfg = _cfg(arch, shape, pe)
+    model = registry.model(cfg)
+    values = VALUES[2]                              # er
+    def tile(k):
+        sa, sb = model.tile_shapes(k)
+        return (rng.integers(0, 1 << 16, sa).astype(np.uint64),
+                rng.integers(0, 16, sb).astype(np.uint64))
+    for k in (1, 3, 7):
+        A, B = tile(k)
+        model.reset()
+        trace, outs, _, rows = _stream(model, rng, [(A, B)], bubble=0.0, ready=1.0)
+        if skip:
+            n = [max(1, bin(int(np.bitwise_or.reduce(np.abs(values[row])))).count("1"))
+                 for row in B.astype(np.int64)]
+        else:
+            n = [4] * k                             # er: |value| <= 10, positions 0..3
+        first = next(t for t, (o, i) in enumerate(zip(outs, trace)) if o[0] and i[0])
+        last = max(t for t, (o, i) in enumerate(zip(outs, trace)) if o[2] and i[6])
+        assert last - first + 1 == sum(n) + model.latency + model.R - 1, (k, n)
+    tiles = [tile(int(k)) for k in rng.integers(1, 10, 8)]
+    model.reset()
+    *_, rows = _stream(model, rng, tiles, bubble=0.3, ready=0.6)
+    want = np.concatenate([np.asarray(w, np.uint64).reshape(-1) for w in _products(cfg, tiles)])
+    assert np.array_equal(np.array(rows, np.uint64).reshape(-1), want)
+    with pytest.raises(ValueError, match="digit schedule"):
+        TraceModel(model)

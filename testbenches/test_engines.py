@@ -7,7 +7,8 @@ instance of each architecture."""
 import pytest
 
 from testbenches.conftest import expect_mismatch, simulate
-from tpegen.config import EngineConfig, FMacConfig, MacConfig, MixPeConfig, SimdMacConfig
+from tpegen.config import (BitSerialConfig, EngineConfig, FMacConfig, LutPeConfig, MacConfig,
+                           MixPeConfig, SimdMacConfig)
 
 SEED = 20261201
 
@@ -80,6 +81,25 @@ ENGINE_GRID += [
                  pe=SimdMacConfig(engine_mode=1)),
     EngineConfig(arch="matrix2d", rows=2, cols=2, debug=True,
                  pe=SimdMacConfig(width=4, a_signed=False, acc_width=12, engine_mode=2)),
+]
+# the bit-serial PE (one weight and one fp16/bf16 activation per beat, dtype tied): each
+# beat held for the digit schedule its C weights share (zero positions skipped:
+# data-dependent cycles, which every cycle's tready/tvalid check), and the fixed schedule of
+# the ea datatype (5 positions)
+ENGINE_GRID += [
+    EngineConfig(arch="systolic-os", rows=4, cols=4, debug=True,
+                 pe=BitSerialConfig(lanes=1, group=4, engine_dtype="fp4")),
+    EngineConfig(arch="matrix2d", rows=2, cols=3, debug=True,
+                 pe=BitSerialConfig(lanes=1, group=2, skip_zeros=False, engine_dtype="ea")),
+]
+# the LUT PE (one column: K activations and K whole weights per beat, its n bit-planes in
+# the n cycles after it): int4 x int8 in groups of K = 4, and unsigned 3-bit weights x
+# unsigned 6-bit activations in groups of 2
+ENGINE_GRID += [
+    EngineConfig(arch="systolic-os", rows=4, cols=4, debug=True, pe=LutPeConfig(cols=1)),
+    EngineConfig(arch="matrix2d", rows=2, cols=3, debug=True,
+                 pe=LutPeConfig(cols=1, k=2, w_width=3, w_signed=False, a_width=6,
+                                a_signed=False, acc_width=16)),
 ]
 SMALL = [c for c in ENGINE_GRID if c.rows * c.cols * c.terms <= 12]
 
@@ -231,3 +251,34 @@ def test_tree_engine_run_gemm_bf16(config, build_root):
         exact = Ab.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64) @ \
             Bb.astype(np.uint16).view(ml_dtypes.bfloat16).astype(np.float64)
         np.testing.assert_allclose(C, exact, rtol=1e-5, atol=1e-6)
+
+
+def test_engine_bitserial_short_schedule_is_caught(build_root, monkeypatch):
+    """The bit-serial PE's shared digit schedule one cycle short in the *generated RTL* (the
+    engine accepts the next beat while the PEs still work on this one) must fail the
+    unchanged testbench: the golden model predicts every beat's cycles."""
+    from amaranth.hdl import Mux
+
+    from hdl.pe.bitserial import BitSerialPe
+    true_cycles = BitSerialPe.beat_cycles
+
+    def short(self, m, codes):
+        n = true_cycles(self, m, codes)
+        return Mux(n > 1, n - 1, n)
+    monkeypatch.setattr(BitSerialPe, "beat_cycles", short)
+    config = EngineConfig(rows=2, cols=2, debug=True,
+                          pe=BitSerialConfig(lanes=1, group=4, skip_zeros=False),
+                          name="os2x2_bitserial_planted_schedule")
+    _caught(config, build_root)
+
+
+def test_engine_lut_planted_bug_is_caught(build_root, monkeypatch):
+    """The LUT PE's mirror slip (:func:`testbenches.test_lut._planted_mirror`: an upper-half
+    index read without complementing) in an engine's word PEs must fail the unchanged
+    testbench (the cycle model's PE state, the numpy product)."""
+    from testbenches.test_lut import _planted_mirror
+    _planted_mirror(monkeypatch)
+    config = EngineConfig(rows=2, cols=2, debug=True,
+                          pe=LutPeConfig(cols=1, k=2, w_width=3, acc_width=16),
+                          name="os2x2_lut_planted_mirror")
+    _caught(config, build_root)

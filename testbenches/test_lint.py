@@ -291,13 +291,18 @@ def test_amaranth_idioms_several_files(tmp_path):
 
 
 def _engines():
-    from tpegen.config import ARCHITECTURES, EngineConfig, FMacConfig, MacConfig
+    from tpegen.config import (ARCHITECTURES, BitSerialConfig, EngineConfig, FMacConfig,
+                               MacConfig, MixPeConfig)
     out = []
     for arch in ARCHITECTURES:
         out.append(EngineConfig(arch=arch, rows=3, cols=2, debug=True))
         out.append(EngineConfig(arch=arch, rows=2, cols=2, pe=FMacConfig(fmt_in="bf16")))
         out.append(EngineConfig(arch=arch, rows=1, cols=1,
                                 pe=MacConfig(input_reg=True, output_reg=True)))
+    # the mixed-precision PEs an engine ties inputs of (at the cell's instances)
+    out.append(EngineConfig(rows=2, cols=2, pe=MixPeConfig(group=4)))
+    out.append(EngineConfig(arch="matrix2d", rows=2, cols=2,
+                            pe=BitSerialConfig(lanes=1, group=4, engine_dtype="er")))
     return out
 
 

@@ -13,6 +13,7 @@ to its generator, golden model and testbench; this module imports neither.
 import dataclasses
 from dataclasses import InitVar, dataclass
 
+from .dtypes import MIXTURE
 from .formats import layout, parse_format, unnormalized_layout
 from .params import Config, Constraint, ParameterError, Shorthand, param
 
@@ -802,6 +803,19 @@ class LutPeConfig(Config):
         the previous table)."""
         return 1
 
+    @property
+    def b_width(self):
+        """Bits of one weight (an engine's ``b`` lane): ``w_width``."""
+        return self.w_width
+
+    @property
+    def engine_latency(self):
+        """In an engine (the word PE, :class:`hdl.pe.lut.LutWordPe`: one beat of K
+        activations and K whole weights, its n planes in the n cycles after it), enabled
+        clock edges from the last cycle of a beat to its effect on ``result``: the last
+        plane's edge (one cycle later), then :attr:`latency`."""
+        return self.latency + 1
+
 
 #: The bit-serial PE's activation formats and datapaths (the weight datatypes of its
 #: ``dtype`` input, in code order: tpegen.dtypes.MIXTURE).
@@ -809,6 +823,8 @@ BITSERIAL_ACTS = ("fp16", "bf16")
 BITSERIAL_DATAPATHS = ("serial", "parallel")
 #: bit positions of a weight magnitude (|value| <= 16 in half-e2m1 units: 5 bits)
 BITSERIAL_DIGITS = 5
+#: the weight datatypes of the ``dtype`` input, in code order
+BITSERIAL_DTYPES = MIXTURE
 BITSERIAL_MAX_GROUP = 4096
 
 
@@ -837,6 +853,11 @@ class BitSerialConfig(Config):
         beat's L MACs in one cycle (weights dequantized to fp16, the project's exact FMA).
     tree, final_adder : str
         As for :class:`MacConfig` (the group sum's reduction and adder, ``serial``).
+    engine_dtype : str
+        The weight datatype an engine ties the ``dtype`` input to (``int4``, ``fp4``, ``er``,
+        ``ea``; the stand-alone PE takes it per beat). In an engine (``lanes`` = 1) every
+        beat's weights are processed in one digit schedule shared by the whole array
+        (docs/engines.md).
     name : str or None
         Verilog module name; derived from the parameters when ``None``.
     """
@@ -854,6 +875,8 @@ class BitSerialConfig(Config):
     tree: str = param("choice", "dadda", choices=TREES, help="reduction tree of the group sum")
     final_adder: str = param("choice", "behavioural", choices=FINAL_ADDERS,
                              help="carry-propagate adder of the group sum")
+    engine_dtype: str = param("choice", "int4", choices=BITSERIAL_DTYPES,
+                              help="the weight datatype an engine ties dtype to")
     name: str = _name()
 
     kind = "bitserial"
@@ -866,7 +889,24 @@ class BitSerialConfig(Config):
             parts += ["skip" if self.skip_zeros else "noskip", self.tree]
             if self.final_adder != "behavioural":
                 parts.append(self.final_adder)
+        if self.engine_dtype != "int4":
+            parts.append(f"e{self.engine_dtype}")
         return "_".join(parts)
+
+    @property
+    def engine_ties(self):
+        """In an engine, ``dtype`` is tied to ``engine_dtype`` and the scale to 1.0."""
+        return {"dtype": BITSERIAL_DTYPES.index(self.engine_dtype), "scale": 0x3C00}
+
+    #: bits of one lane of ``a`` (an fp16/bf16 activation) and of ``b`` (a weight code)
+    a_width, b_width = 16, 4
+
+    @property
+    def engine_latency(self):
+        """Enabled clock edges from the cycle a beat is presented (``valid``), in an engine,
+        to its effect on ``result`` when the beat takes one cycle and closes its group: the
+        acceptance edge, then :attr:`latency` (each further cycle of the beat adds one)."""
+        return self.latency + 1 if self.datapath == "serial" else self.latency
 
     @property
     def steps(self):
@@ -888,7 +928,7 @@ DOT_GUARD = 3
 #: Engine architectures (hdl/engines/, one module each).
 ARCHITECTURES = ("systolic-os", "matrix2d", "systolic-ws", "adder-tree", "cube")
 #: PE kinds an accumulating engine takes: every cycle-style accumulator.
-ENGINE_PES = ("mac", "fmac", "lmac", "mixpe", "simd")
+ENGINE_PES = ("mac", "fmac", "lmac", "mixpe", "simd", "bitserial", "lut")
 #: PE kinds the weight-stationary engine takes (fmac: the rounded accumulator only).
 WS_PES = ("mac", "fmac")
 #: PE kinds of the engines that reduce several products in one bit-matrix tree (adder-tree,
@@ -923,7 +963,8 @@ class EngineConfig(Config):
         The cube's third dimension D, 1..32 (1 for the other architectures).
     pe : config
         The processing element: any accumulator the project generates (``mac``, ``fmac``,
-        ``lmac``, ``mixpe``, ``simd`` in its ``engine_mode``) with its own parameters;
+        ``lmac``, ``mixpe``, ``simd`` in its ``engine_mode``, ``bitserial`` with one lane,
+        ``lut`` with one column) with its own parameters;
         default an int8 x int8 -> int32 MAC. It is the same generator and golden model as
         the stand-alone unit.
     debug : bool
@@ -957,6 +998,13 @@ class EngineConfig(Config):
         if getattr(self.pe, "handshake", False):
             raise ParameterError("pe.handshake=True is not allowed in an engine: the engine "
                                  "has its own AXI4-Stream interface (allowed: false)")
+        if self.pe.kind == "bitserial" and self.pe.lanes != 1:
+            raise ParameterError(f"pe.lanes={self.pe.lanes} is not allowed in an engine (a PE "
+                                 "takes one weight and one activation per beat): allowed 1")
+        if self.pe.kind == "lut" and self.pe.cols != 1:
+            raise ParameterError(f"pe.cols={self.pe.cols} is not allowed in an engine (PE "
+                                 "(i, j) holds one column of B's weights): allowed 1 "
+                                 "(--pe-cols 1)")
         if self.arch == "systolic-ws" and (self.pe.kind not in WS_PES
                                            or getattr(self.pe, "unnormalized", False)):
             raise ParameterError(f"pe={self.pe.kind!r}"
@@ -993,8 +1041,10 @@ class EngineConfig(Config):
 
     @property
     def terms(self):
-        """Products each PE reduces per cycle: the cube's D, the adder tree's K, else 1."""
-        return {"cube": self.depth, "adder-tree": self.cols}.get(self.arch, 1)
+        """Products each PE reduces per beat: the cube's D, the adder tree's K, the LUT PE's
+        K (its table's group), else 1."""
+        return {"cube": self.depth, "adder-tree": self.cols}.get(
+            self.arch, self.pe.k if self.pe.kind == "lut" else 1)
 
 
 CONFIGS = {cls.kind: cls for cls in (MacConfig, LMulConfig, FmaConfig, FMacConfig,

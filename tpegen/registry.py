@@ -323,9 +323,9 @@ def _lut_model(cfg):
     return LutPe(cfg)
 
 
-def _vlut(cfg, shape):
-    from golden.pe.lut import LutPeArray
-    return LutPeArray(cfg, shape)
+def _vlut(cfg, shape, terms=1):
+    from golden.pe.lut import LutPeArray, LutWordPeArray
+    return LutPeArray(cfg, shape) if terms == 1 else LutWordPeArray(cfg, shape)
 
 def _bitserial_model(cfg):
     from golden.pe.bitserial import BitSerialPe
@@ -368,16 +368,17 @@ for _entry in (
              "mixed-precision group PE: int weights x int8/fp16/bf16 activations by "
              "shift-and-add, dequantized once per group", vector=_vmixpe, pe=True,
              optional=("zero", "last")),
-        Kind("lut", LutPeConfig, "hdl.pe.lut:LutPe", "testbenches.lut_tb", _lut_model,
+        Kind("lut", LutPeConfig, "hdl.pe.lut:lut_pe", "testbenches.lut_tb", _lut_model,
              "cycle", ("a", "mode", "b", "clear", "enable"),
              "LUT mpGEMM PE (LUT Tensor Core): a symmetric half table of K activations' "
              "partial sums, shared by N columns, indexed bit-serially by the weight bits",
              vector=_vlut, pe=True),
         Kind("bitserial", BitSerialConfig, "hdl.pe.bitserial:BitSerialPe",
              "testbenches.bitserial_tb", _bitserial_model, "cycle",
-             ("a", "b", "dtype", "scale", "clear", "valid"),
+             ("a", "b", "dtype", "scale", "clear", "valid", "last"),
              "bit-serial PE (BitMoD): fp16 activations x 4-bit int4/fp4/er/ea weights, one "
-             "weight bit per cycle, dequantized once per group", vector=_vbitserial, pe=True),
+             "weight bit per cycle, dequantized once per group", vector=_vbitserial, pe=True,
+             optional=("last",)),
         Kind("engine", EngineConfig, "hdl.engines:Engine", "testbenches.engine_tb",
              _engine_model, "cycle", ("s_axis_a", "s_axis_b", "m_axis_c"),
              "tensor engine: an array of PEs behind an AXI4-Stream GEMM interface")):

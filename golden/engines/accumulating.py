@@ -9,14 +9,18 @@ same golden model as the stand-alone unit.
 
 State, as in the spec:
 
-* ``flags[k]``, ``k >= 1``: (valid, first, last) of the beat accepted ``k`` advancing
-  cycles ago (a bubble: all false);
+* ``flags[k]``, ``k >= 1``: (valid, first, last, end) of the cycle ``k`` advancing cycles
+  ago: valid/first/last of the beat accepted then (a bubble: false), end: that cycle was the
+  last of a tile's last beat (a beat of ``n`` cycles, a PE's shared digit schedule
+  :meth:`PeArray.beat_cycles`, ends ``n - 1`` advancing cycles after its acceptance, and no
+  beat is accepted in between);
 * ``a_hist[k]``, ``b_hist[k]``: the operand lanes on the bus ``k`` advancing cycles ago (the
   skew and systolic registers hold them whatever ``valid`` was; a bubble reaches a PE with
   ``enable`` low);
 * the PEs' state, the captured results ``shadow``, the row flags ``occupied`` and
-  ``complete``, the output row pointer ``ptr``, the tile flag ``in_tile`` and the
-  countdown ``hold`` before the next last beat.
+  ``complete``, the output row pointer ``ptr``, the tile flag ``in_tile``, the
+  countdown ``hold`` before the next last beat (from the previous one's end), and ``wait``,
+  the cycles left of a multi-cycle beat, with ``end_due``.
 
 Members
 -------
@@ -81,7 +85,7 @@ class PeArray:
         if self.takes is None:
             out = self.model.tick(a, b, clear, enable)
         else:
-            given = {"a": a, "b": b, "clear": clear, "enable": enable,
+            given = {"a": a, "b": b, "clear": clear, "enable": enable, "valid": enable,
                      "last": np.zeros(self.shape, bool) if last is None else last, **self.ties}
             out = self.model.tick(*(given[name] for name in self.takes))
         if hasattr(self.model, "outputs"):
@@ -91,6 +95,12 @@ class PeArray:
 
     def result(self):
         return _bits(self._result)
+
+    def beat_cycles(self, a, b):
+        """Cycles one beat (the bus lanes ``a``, ``b``) occupies: the PE model's shared digit
+        schedule (``beat_cycles``), else 1."""
+        schedule = getattr(self.model, "beat_cycles", None)
+        return 1 if schedule is None else schedule(a, b)
 
 
 class AccumulatingEngine:
@@ -104,13 +114,15 @@ class AccumulatingEngine:
         Its R x C PEs.
     """
 
-    #: k-slices per beat (the cube's D): each PE takes ``group`` lanes of A and of B
+    #: k-slices per beat (``config.terms``: the cube's D, the LUT PE's K): each PE takes
+    #: ``group`` lanes of A and of B
     group = 1
 
     def __init__(self, config, pes):
         self.config = config
+        self.group = config.terms       # the cube's D, the LUT PE's K products per beat
         self.R, self.C = config.rows, config.cols
-        self.L = config.pe.latency
+        self.L = getattr(config.pe, "engine_latency", config.pe.latency)
         self.pes = pes
         R, C, D = self.R, self.C, self.group
         self.a_count, self.b_count = R * D, D * C
@@ -124,6 +136,8 @@ class AccumulatingEngine:
             self.b_index = d * C + J[..., None]
             self.step_index = self.delays[..., None]
         self.depth = int(self.delays.max()) + self.L
+        #: beats may take several cycles (a PE with a shared digit schedule)
+        self.multi_cycle = hasattr(pes.model, "beat_cycles")
         self.reset()
 
     # --- geometry (subclasses) -------------------------------------------------------------
@@ -193,7 +207,7 @@ class AccumulatingEngine:
     def reset(self):
         R, C = self.R, self.C
         n = self.depth + 1
-        self.flags = np.zeros((n, 3), bool)          # [k] = the beat k advancing cycles ago
+        self.flags = np.zeros((n, 4), bool)          # [k] = the cycle k advancing cycles ago
         self.a_hist = np.zeros((n, self.a_count), np.uint64)
         self.b_hist = np.zeros((n, self.b_count), np.uint64)
         self.pes.reset()
@@ -203,6 +217,7 @@ class AccumulatingEngine:
         self.ptr = 0
         self.in_tile = False
         self.hold = 0
+        self.wait, self.end_due = 0, False
         self.a_buf = self.b_buf = None          # the input registers: (lanes, last) or None
         self._a_lanes = np.zeros(self.a_count, np.uint64)  # the registers' lanes (kept
         self._b_lanes = np.zeros(self.b_count, np.uint64)  # when emptied)
@@ -222,12 +237,15 @@ class AccumulatingEngine:
         R, C, L = self.R, self.C, self.L
         delays = self.delays
         flags = self.flags
-        cap = flags[delays + L, 2]                          # (R, C): capture this cycle
+        cap = flags[delays + L, 3]                          # (R, C): capture this cycle
         advance = not bool(np.any(cap[:, 0] & self.occupied))
         a_buf, b_buf = self.a_buf, self.b_buf
         last = bool(a_buf is not None and a_buf[1]) or bool(b_buf is not None and b_buf[1])
         accept = (advance and a_buf is not None and b_buf is not None
-                  and (not last or self.hold == 0))
+                  and (not last or self.hold == 0) and self.wait == 0)
+        cycles = self.pes.beat_cycles(a_buf[0], b_buf[0]) if accept else 1
+        end = (accept and last and cycles == 1) or (advance and self.end_due
+                                                    and self.wait == 1)
         a_ready = a_buf is None or accept
         b_ready = b_buf is None or accept
         c_valid = bool(self.complete[self.ptr])
@@ -245,7 +263,7 @@ class AccumulatingEngine:
             self.ptr = 0 if self.ptr == R - 1 else self.ptr + 1
         if advance:
             results = self.pes.result()
-            f = flags[delays]                               # (R, C, 3) at the PE inputs
+            f = flags[delays]                               # (R, C, 4) at the PE inputs
             enable = f[..., 0]
             a_in = self.a_hist[self.step_index, self.a_index]
             b_in = self.b_hist[self.step_index, self.b_index]
@@ -257,14 +275,18 @@ class AccumulatingEngine:
         self.occupied = (self.occupied & ~sent) | set_occ
         self.complete = (self.complete & ~sent) | set_cpl
         if advance:
-            if accept and last:
+            if end:
                 self.hold = self.min_spacing - 1
             elif self.hold:
                 self.hold -= 1
+            if accept:
+                self.wait, self.end_due = cycles - 1, last and cycles != 1
+            elif self.wait:
+                self.wait -= 1
             # the registers: index k holds what entered k advancing edges ago (the lanes of
             # the input registers, whatever they hold: a bubble has valid low)
             flags[2:] = flags[1:-1].copy()
-            flags[1] = (accept, accept and not self.in_tile, accept and last)
+            flags[1] = (accept, accept and not self.in_tile, accept and last, end)
             self.a_hist[2:] = self.a_hist[1:-1].copy()
             self.b_hist[2:] = self.b_hist[1:-1].copy()
             self.a_hist[1] = self._a_lanes

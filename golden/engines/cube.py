@@ -10,7 +10,3 @@ __all__ = ["Cube"]
 
 class Cube(Matrix2D):
     """R x C x D cube (see :class:`.AccumulatingEngine`; ``group`` = D)."""
-
-    def __init__(self, config, pes):
-        self.group = config.depth
-        super().__init__(config, pes)

@@ -48,6 +48,10 @@ class TraceModel:
     """
 
     def __init__(self, engine):
+        if engine.multi_cycle:
+            raise ValueError(f"pe={engine.config.pe.kind!r}: beats of several cycles (a shared "
+                             "digit schedule) are not batched here; step the per-cycle "
+                             "AccumulatingEngine")
         self.engine = engine
         cfg = engine.config
         self.R, self.C, self.L = engine.R, engine.C, engine.L

@@ -15,7 +15,7 @@ Spec
 ``L = lanes`` activations ``a`` (fp16 or bf16 bit patterns, lane ``i`` at bits ``i*16``),
 ``L`` 4-bit weight codes ``b`` (lane ``i`` at bits ``4*i``), the datatype ``dtype`` (2 bits,
 the index into :data:`DTYPES`: int4, fp4, er, ea = :data:`golden.quant.MIXTURE`), the group's
-fp16 ``scale`` and ``clear``. Weight ``i`` has the integer value ``v_i =
+fp16 ``scale``, ``clear`` and ``last`` (``serial``). Weight ``i`` has the integer value ``v_i =
 DTYPES[dtype].values[code_i]`` (half-e2m1 units, ``|v| <= 16``; code 8 is +10 / +16 for
 er / ea); a negative ``scale`` is the ``-`` variant of er / ea (``scale * v``), exactly as
 :mod:`golden.quant` defines it, so the PE itself never looks at the variant.
@@ -42,7 +42,8 @@ from the edge that accepts a beat until the edge of its last position; ``ready``
 beats take exactly ``n`` cycles each and the ``k``-th of a stream that is always ``valid`` is
 accepted ``sum_{j<k} n_j`` edges after the first (:func:`schedule`). On a beat's first
 position, ``clear`` (of that beat) discards the open group and restarts the accumulator with
-the next group that closes; a group closes at the last position of its ``G / L``-th beat, and
+the next group that closes; a group closes at the last position of its ``G / L``-th beat
+(or of a beat with ``last``, which closes the group early: an engine's tile ends there), and
 ``result`` (the fp32 accumulator) shows it ``latency`` = 2 edges after that position's edge.
 
 **Baseline** (``datapath="parallel"``, BitMoD's comparison point: a bit-parallel FP16 PE).
@@ -210,7 +211,7 @@ class BitSerialPe:
     ``result`` after it; :attr:`ready` is the ``ready`` output now (the next cycle's, which
     decides whether that cycle's ``valid`` beat is taken at its edge)."""
 
-    takes = ("a", "b", "dtype", "scale", "clear", "valid")
+    takes = ("a", "b", "dtype", "scale", "clear", "valid", "last")
 
     def __init__(self, config=None, **params):
         self.config = BitSerialConfig.given(config, **params)
@@ -239,7 +240,7 @@ class BitSerialPe:
             return 1
         return int(bin(self.beat["rem"]).count("1") <= 1)
 
-    def _accept(self, a, b, dtype, scale, clear):
+    def _accept(self, a, b, dtype, scale, clear, last):
         cfg = self.config
         acts, codes = _lanes_of(a, b, cfg.lanes)
         value, inf, nan = dequant.act_fixed(np.array(acts, np.int64), cfg.act)
@@ -256,7 +257,7 @@ class BitSerialPe:
             rem = DTYPE_MASK[int(dtype) & 3]
         self.beat = {"value": [int(x) for x in value.tolist()], "v": v, "rem": rem,
                      "first": True, "clear": bool(clear), "scale": int(scale) & 0xFFFF,
-                     "flags": flags}
+                     "flags": flags, "last": bool(last)}
         self.busy = True
 
     def _position(self):
@@ -279,7 +280,7 @@ class BitSerialPe:
         idx = ((0 if clr else self.count) + 1) if start else self.count
         last = bin(rem).count("1") <= 1
         closed = None
-        if last and idx == cfg.steps:
+        if last and (idx == cfg.steps or beat["last"]):
             nan, pinf, ninf = tally
             nan = nan or (pinf and ninf)
             p32 = int(dequant.to_fp32(np.array([psum], object), cfg.act, nan=nan,
@@ -293,7 +294,7 @@ class BitSerialPe:
             self.busy = False
         return closed
 
-    def tick(self, a, b, dtype, scale, clear, valid):
+    def tick(self, a, b, dtype, scale, clear, valid, last=0):
         cfg = self.config
         self.cycles += 1
         if cfg.datapath == "parallel":
@@ -307,7 +308,7 @@ class BitSerialPe:
                                         np.int64(s)).reshape(-1)[0])
         self.stage = self._position() if self.busy else None
         if valid and ready:
-            self._accept(a, b, dtype, scale, clear)
+            self._accept(a, b, dtype, scale, clear, last)
         return self.acc
 
     def _parallel(self, a, b, dtype, scale, clear):
@@ -348,6 +349,7 @@ class BitSerialPeArray:
         self.rem = z.copy()
         self.first = np.zeros(s, bool)
         self.clear_b = np.zeros(s, bool)
+        self.last_b = np.zeros(s, bool)
         self.scale_b = z.copy()
         self.flags_b = np.zeros((3,) + s, bool)
         self.psum = np.zeros(s, object) if wide else z.copy()
@@ -361,13 +363,22 @@ class BitSerialPeArray:
     def result(self):
         return self.acc
 
+    def beat_cycles(self, a, b):
+        """Cycles of one engine beat (``a``, ``b``: its lanes, one activation and one weight
+        code per PE that takes it; ``dtype`` tied to ``engine_dtype``): the digit schedule
+        they share, :func:`beat_cycles` of all their codes as one beat."""
+        cfg = self.config
+        codes = np.asarray(b, np.int64).reshape(1, -1)
+        cycles = beat_cycles(codes, cfg.engine_ties["dtype"], cfg)
+        return int(np.asarray(cycles).reshape(-1)[0])
+
     @property
     def ready(self):
         if self.config.datapath == "parallel":
             return np.ones(self.shape, np.int64)
         return (~self.busy | (_popcount(self.rem) <= 1)).astype(np.int64)
 
-    def _inputs(self, a, b, dtype, scale, clear, valid):
+    def _inputs(self, a, b, dtype, scale, clear, valid, last):
         s, L = self.shape, self.config.lanes
         acts = unpack(np.broadcast_to(np.asarray(a, object), s), ACT_BITS, L)
         codes = unpack(np.broadcast_to(np.asarray(b, object), s), 4, L)
@@ -375,11 +386,13 @@ class BitSerialPeArray:
         scale = np.broadcast_to(np.asarray(scale, np.int64) & 0xFFFF, s)
         clear = np.broadcast_to(np.asarray(clear).astype(bool), s)
         valid = np.broadcast_to(np.asarray(valid).astype(bool), s)
-        return acts, codes, dtype, scale, clear, valid
+        last = np.broadcast_to(np.asarray(last).astype(bool), s)
+        return acts, codes, dtype, scale, clear, valid, last
 
-    def tick(self, a, b, dtype, scale, clear, valid):
+    def tick(self, a, b, dtype, scale, clear, valid, last=0):
         cfg = self.config
-        acts, codes, dtype, scale, clear, valid = self._inputs(a, b, dtype, scale, clear, valid)
+        acts, codes, dtype, scale, clear, valid, last = self._inputs(a, b, dtype, scale,
+                                                                     clear, valid, last)
         if cfg.datapath == "parallel":
             self._parallel(acts, codes, dtype, scale, clear, valid)
             return self.acc
@@ -405,8 +418,8 @@ class BitSerialPeArray:
         tally = np.where(clr, False, self.tally) | (self.flags_b & start)
         fresh = self.fresh | clr
         idx = np.where(start, np.where(clr, 0, self.count) + 1, self.count)
-        last = busy & (_popcount(self.rem) <= 1)
-        close = last & (idx == cfg.steps)
+        final = busy & (_popcount(self.rem) <= 1)
+        close = final & ((idx == cfg.steps) | self.last_b)
         nan = tally[0] | (tally[1] & tally[2])
         p32 = dequant.to_fp32(np.where(close, psum, 0), cfg.act, nan=nan,
                               pinf=tally[1] & ~nan, ninf=tally[2] & ~nan)
@@ -419,13 +432,13 @@ class BitSerialPeArray:
         self.fresh = np.where(keep, fresh, np.where(busy, False, self.fresh))
         self.rem = np.where(busy, self.rem & ~low, self.rem)
         self.first = self.first & ~busy
-        self.busy = busy & ~last
+        self.busy = busy & ~final
         # accept
         take = valid & ready
-        self._accept(take, acts, codes, dtype, scale, clear)
+        self._accept(take, acts, codes, dtype, scale, clear, last)
         return self.acc
 
-    def _accept(self, take, acts, codes, dtype, scale, clear):
+    def _accept(self, take, acts, codes, dtype, scale, clear, last):
         cfg = self.config
         value, inf, nan = dequant.act_fixed(acts, cfg.act)
         v = weight_values(codes, dtype)
@@ -439,6 +452,7 @@ class BitSerialPeArray:
         self.rem = np.where(take, rem, self.rem)
         self.first = self.first | take
         self.clear_b = np.where(take, clear, self.clear_b)
+        self.last_b = np.where(take, last, self.last_b)
         self.scale_b = np.where(take, scale, self.scale_b)
         self.flags_b = np.where(take, flags, self.flags_b)
         self.busy = self.busy | take

@@ -59,6 +59,9 @@ LutPe
 LutPeArray
     The same for ``shape`` independent PEs (numpy, lanes unpacked), bit-exact to
     :class:`LutPe`.
+LutWordPeArray
+    The engine's PE (:class:`hdl.pe.lut.LutWordPe`): beats of K activations and K whole
+    weights, each taking its n planes in the n cycles after it (its own spec there).
 """
 
 import numpy as np
@@ -66,7 +69,7 @@ import numpy as np
 from tpegen.config import LutPeConfig
 
 __all__ = ["lanes", "pack_lanes", "bit_planes", "plane_coefficient", "half_table", "lookup",
-           "LutPe", "LutPeArray"]
+           "LutPe", "LutPeArray", "LutWordPeArray"]
 
 
 def _natural(x, bits, signed):
@@ -215,4 +218,83 @@ class LutPeArray:
 
     @property
     def result(self):
+        return self.acc
+
+
+class LutWordPeArray:
+    """``shape`` word PEs (the LUT PE in an engine, :class:`hdl.pe.lut.LutWordPe`), numpy.
+
+    Spec. A *beat* transfers at an edge where ``valid`` and ``ready`` are 1: K activations
+    ``a`` and K weights ``b`` (bit patterns, ``shape + (K,)``, read as ``a_width`` /
+    ``w_width``-bit integers with their signedness) and ``clear``. In each of the n =
+    ``w_width`` edges after it, plane ``p = 0, 1, ..., n-1`` adds ``c_p 2**p sum_k bit_p(w_k)
+    a_k`` to the accumulator (modulo ``2**acc_width``; the first plane's base is 0 if the
+    beat had ``clear``), so after its n planes the beat has added ``sum_k w_k a_k``.
+    ``ready`` is 1 unless planes remain after the current edge (idle, or on the last
+    plane), so back-to-back beats take n cycles each: every beat's cycles are
+    :meth:`beat_cycles`. ``result`` is the accumulator after the edge. :meth:`tick` is one
+    edge; the inputs are those of the cycle before it."""
+
+    takes = ("a", "b", "clear", "valid")
+
+    def __init__(self, config=None, shape=1, **params):
+        self.config = cfg = config if config is not None else LutPeConfig(**params)
+        self.shape = (shape,) if np.isscalar(shape) else tuple(shape)
+        self.mask = (1 << cfg.acc_width) - 1
+        self.wide = cfg.acc_width > 62
+        self.coefficients = [plane_coefficient(p, cfg) for p in range(cfg.w_width)]
+        self.reset()
+
+    def reset(self):
+        cfg, s = self.config, self.shape
+        self.acts = np.zeros(s + (cfg.k,), np.int64)
+        self.weights = np.zeros(s + (cfg.k,), np.int64)
+        self.busy = np.zeros(s, bool)
+        self.plane = np.zeros(s, np.int64)
+        self.clear_b = np.zeros(s, bool)
+        self.acc = np.zeros(s, object if self.wide else np.int64)
+
+    @property
+    def ready(self):
+        return ~self.busy | (self.plane == self.config.w_width - 1)
+
+    @property
+    def result(self):
+        return self.acc
+
+    def beat_cycles(self, a, b):
+        """Cycles of one engine beat: n, whatever the weights."""
+        return self.config.w_width
+
+    @staticmethod
+    def _natural(bits, width, signed):
+        bits = np.asarray(bits, np.int64) & ((1 << width) - 1)
+        return bits - ((bits >> (width - 1)) << width) if signed else bits
+
+    def tick(self, a, b, clear, valid):
+        cfg, s = self.config, self.shape
+        ready = self.ready
+        # the plane of the busy beats
+        bits = (self.weights >> self.plane[..., None]) & 1
+        u = np.sum(bits * self.acts, axis=-1)
+        coeff = np.array(self.coefficients, np.int64)[self.plane]
+        step = np.where(self.busy, coeff * u, 0)
+        base = np.where(self.busy & self.clear_b & (self.plane == 0), 0, self.acc)
+        if self.wide:
+            self.acc = (base.astype(object) + step.astype(object)) & self.mask
+        else:
+            self.acc = (base + step) & self.mask
+        last = self.plane == cfg.w_width - 1
+        self.plane = np.where(self.busy, np.where(last, 0, self.plane + 1), self.plane)
+        self.busy = self.busy & ~last
+        # a beat
+        take = np.broadcast_to(np.asarray(valid, bool), s) & ready
+        t = take[..., None]
+        a = np.broadcast_to(self._natural(a, cfg.a_width, cfg.a_signed), s + (cfg.k,))
+        b = np.broadcast_to(np.asarray(b, np.int64) & ((1 << cfg.w_width) - 1), s + (cfg.k,))
+        self.acts = np.where(t, a, self.acts)
+        self.weights = np.where(t, self._natural(b, cfg.w_width, cfg.w_signed), self.weights)
+        self.busy = self.busy | take
+        self.plane = np.where(take, 0, self.plane)
+        self.clear_b = np.where(take, np.broadcast_to(np.asarray(clear, bool), s), self.clear_b)
         return self.acc

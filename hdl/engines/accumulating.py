@@ -29,6 +29,11 @@ register of the datapath, the PEs' included, holds):
 * a row is *complete* when its last PE has captured; complete rows leave in order, one per
   cycle, while ``m_axis_c_tready`` is high (the drain does not need ``advance``).
 
+A PE with a digit schedule (the bit-serial PE: :meth:`PeCell.beat_cycles`) makes a beat
+take ``n`` advancing cycles: it is accepted in the first, the next ``n - 1`` accept nothing,
+and the *end* of a tile's last beat is its last cycle; captures and rule (2) then count from
+the end instead of the acceptance (docs/engines.md, "Multi-cycle beats").
+
 Two rules keep this lossless and free of deadlock. (1) ``advance`` is low in a cycle in which
 a row's first PE would capture while that row still holds an un-sent result. (2) A tile's
 last beat enters at least :attr:`min_spacing` advancing cycles after the previous tile's
@@ -63,13 +68,15 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
     """
 
     arch = None
-    #: k-slices of a tile per beat (the cube's D; 1 for the others): a beat carries
-    #: ``group`` columns of A and rows of B, and each PE reduces ``group`` products per cycle
+    #: k-slices of a tile per beat (``config.terms``: the cube's D, the LUT PE's K; else
+    #: 1): a beat carries ``group`` columns of A and rows of B, and each PE reduces
+    #: ``group`` products per beat
     group = 1
 
     def __init__(self, config):
         self.config = config
         self.rows, self.cols = config.rows, config.cols
+        self.group = config.terms       # the cube's D, the LUT PE's K products per beat
         self.cell_init(config.pe, terms=self.group)
         self.a_count, self.b_count = self.rows * self.group, self.group * self.cols
         self.gemm_init(a_shape=self.a_shape, b_shape=self.b_shape, r_shape=self.r_shape,
@@ -99,6 +106,10 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
             "latency": self.latency,
             "tile_cycles": f"K + {self.latency} + {R} - 1",
         }
+        rule = getattr(self.cell.pe, "schedule_rule", None)
+        if rule is not None:            # multi-cycle beats (docs/engines.md)
+            info["beat_cycles"] = rule
+            info["tile_cycles"] = f"(sum of the beats' cycles) + {self.latency} + {R} - 1"
         D = self.group
         if D > 1:
             info["depth"] = D
@@ -134,6 +145,17 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         ``A[i][j]``, ``B[i][j]`` the operands PE(i, j) sees (``delay(i, j)`` cycles late;
         with ``group`` D > 1, each the concatenation of its D lanes)."""
         raise NotImplementedError
+
+    def row_col_operands(self, a_lanes, b_lanes):
+        """The beat's operands per row of A and per column of B: ``(rows, cols)``, R and C
+        values; with ``group`` D > 1, row ``i`` is lanes ``i*D .. i*D + D-1`` and column
+        ``j`` lanes ``d*C + j`` for ``d = 0..D-1``, concatenated (docs/engines.md)."""
+        from amaranth.hdl import Cat
+        R, C, D = self.rows, self.cols, self.group
+        if D == 1:
+            return list(a_lanes), list(b_lanes)
+        return ([Cat(a_lanes[i * D:(i + 1) * D]) for i in range(R)],
+                [Cat(b_lanes[d * C + j] for d in range(D)) for j in range(C)])
 
     # --- derived timing --------------------------------------------------------------------
 
@@ -177,7 +199,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         spacing = self.min_spacing
         hold = Signal(range(max(spacing, 2)), name="last_hold")
         accept = Signal(name="accept")           # the buffered beat enters the array
-        m.d.comb += accept.eq(advance & a_full & b_full & (~last | (hold == 0)))
+        free = Signal(name="beat_free")          # no multi-cycle beat holds the input
+        m.d.comb += accept.eq(advance & a_full & b_full & (~last | (hold == 0)) & free)
         m.d.comb += [self.s_axis_a_tready.eq(~a_full | accept),
                      self.s_axis_b_tready.eq(~b_full | accept)]
         for full, buf, buf_last, s in ((a_full, a_buf, a_buf_last, "s_axis_a"),
@@ -191,21 +214,41 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         in_tile = Signal()
         with m.If(accept):
             m.d.sync += in_tile.eq(~last)
+        a_lanes = [a_buf[i * wa:(i + 1) * wa] for i in range(na)]
+        b_lanes = [b_buf[j * wb:(j + 1) * wb] for j in range(nb)]
+
+        # multi-cycle beats (a PE with a digit schedule, the bit-serial PE): a beat holds the
+        # array's input for ``cycles`` advancing cycles (its PEs see it in the first and work
+        # through its digits in the others, which are bubbles); its *end* (the capture of a
+        # tile's last beat, the spacing of rule 2) is its last cycle
+        end = Signal(name="beat_end")           # this advancing cycle ends a tile's last beat
+        cycles = self.cell.beat_cycles(m, b_lanes)
+        if cycles is None:
+            m.d.comb += [end.eq(accept & last), free.eq(1)]
+        else:
+            wait = Signal.like(cycles, name="beat_wait")     # cycles left after this one
+            end_due = Signal(name="beat_end_due")
+            m.d.comb += end.eq((accept & last & (cycles == 1))
+                               | (advance & end_due & (wait == 1)))
+            with m.If(advance):
+                with m.If(accept):
+                    m.d.sync += [wait.eq(cycles - 1), end_due.eq(last & (cycles != 1))]
+                with m.Elif(wait != 0):
+                    m.d.sync += wait.eq(wait - 1)
+            m.d.comb += free.eq(wait == 0)
         if spacing > 1:
             with m.If(advance):
-                with m.If(accept & last):
+                with m.If(end):
                     m.d.sync += hold.eq(spacing - 1)
                 with m.Elif(hold != 0):
                     m.d.sync += hold.eq(hold - 1)
 
-        # the flags of the beat entering this cycle: valid, first, last (a bubble: all 0)
-        flags = Signal(3, name="flags")
-        m.d.comb += flags.eq(Cat(accept, accept & ~in_tile, accept & last))
+        # the flags of the cycle's beat: valid, first, last, end (a bubble: valid 0)
+        flags = Signal(4, name="flags")
+        m.d.comb += flags.eq(Cat(accept, accept & ~in_tile, accept & last, end))
         depth = max(self.delay(i, j) for i in range(R) for j in range(C)) + L
         taps = self._delayed(m, flags, depth, advance, "flags")
 
-        a_lanes = [a_buf[i * wa:(i + 1) * wa] for i in range(na)]
-        b_lanes = [b_buf[j * wb:(j + 1) * wb] for j in range(nb)]
         A, B = self.feed(m, a_lanes, b_lanes, advance)
 
         # the PE grid: one module, instantiated R*C times
@@ -221,8 +264,8 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
                     ports["i_last"] = f[0] & f[2]
                 m.submodules[f"pe_{i}_{j}"] = Instance(self.cell_name, **ports)
 
-        # capture: the result of a tile's last beat, L cycles after it reached the PE
-        cap = [[taps[self.delay(i, j) + L][2] for j in range(C)] for i in range(R)]
+        # capture: the result of a tile's last beat, L cycles after its end reached the PE
+        cap = [[taps[self.delay(i, j) + L][3] for j in range(C)] for i in range(R)]
         shadow = [[Signal(self.r_shape.width, name=f"c_{i}_{j}") for j in range(C)]
                   for i in range(R)]
         for i in range(R):

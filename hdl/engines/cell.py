@@ -13,9 +13,14 @@ ce : In(1)
     Clock enable of every register in the PE.
 (the PE's inputs and ``result``)
     Passed through unchanged: ``a``, ``b``, ``clear``, ``enable`` (and ``last`` of the group
-    PE), ``result``. Other outputs (``sum``/``carry`` of a carry-save MAC) stay inside the
-    cell; inputs the engine does not drive are tied to the configuration's ``engine_ties``
-    (the group PE's scale 1.0 and zero point 0).
+    PEs), ``result``. Other outputs (``sum``/``carry`` of a carry-save MAC, the bit-serial
+    PE's ``ready``) stay inside the cell; inputs the engine does not drive are tied inside
+    it to the configuration's ``engine_ties`` (the group PEs' scale 1.0, zero point 0,
+    datatype), so that synthesis of the cell alone (the hierarchical flow) folds them as
+    flat synthesis of the engine does. A PE
+    with a ``valid`` input instead of ``enable`` (the bit-serial PE) takes ``enable`` there:
+    the engine presents a beat for as many cycles as its shared digit schedule needs
+    (:meth:`PeCell.beat_cycles`), so the PE is always ready for the next.
 """
 
 from amaranth.hdl import EnableInserter, Module
@@ -48,19 +53,31 @@ class PeCell(wiring.Component):
         self.config = pe_config
         self.pe = registry.elaborate(pe_config, **({"terms": terms} if terms > 1 else {}))
         # the PE's inputs and its result; other outputs (a carry-save MAC's sum and carry)
-        # stay inside the cell, so that R*C instances do not leave them unconnected; inputs
-        # the engine does not drive (the group PE's scale and zero point) are tied inside
+        # stay inside the cell, so that R*C instances do not leave them unconnected
+        #: the inputs tied inside the cell: name -> value
         self.ties = {n: v for n, v in getattr(pe_config, "engine_ties", {}).items()
                      if n in self.pe.signature.members}
-        self.pe_members = {n: m for n, m in self.pe.signature.members.items()
+        #: the PE's input that takes the engine's ``enable``
+        self.enable_port = "valid" if "valid" in self.pe.signature.members else "enable"
+        self.pe_members = {("enable" if n == self.enable_port else n): m
+                           for n, m in self.pe.signature.members.items()
                            if (m.flow == wiring.In or n == "result") and n not in self.ties}
         super().__init__({**self.pe_members, "ce": In(1)})
         self.roles = {**getattr(self.pe, "roles", {}), "ce": "enable"}
 
     @property
     def latency(self):
-        """The PE's latency, in enabled clock edges."""
-        return self.pe.latency
+        """The PE's latency in an engine, in enabled clock edges, from a beat's cycle to its
+        effect on ``result`` (the configuration's ``engine_latency`` where it differs from
+        the stand-alone ``latency``)."""
+        return getattr(self.config, "engine_latency", self.pe.latency)
+
+    def beat_cycles(self, m, b_lanes):
+        """Cycles one beat occupies (logic in the engine's module ``m``, from the beat's
+        ``b`` lanes): the PE's shared digit schedule, or ``None`` (one cycle) for a PE that
+        takes a beat every cycle."""
+        schedule = getattr(self.pe, "beat_cycles", None)
+        return None if schedule is None else schedule(m, b_lanes)
 
     @property
     def stats(self):
@@ -72,7 +89,8 @@ class PeCell(wiring.Component):
         for name, value in self.ties.items():
             m.d.comb += getattr(self.pe, name).eq(value)
         for name, member in self.pe_members.items():
-            inner, outer = getattr(self.pe, name), getattr(self, name)
+            inner = getattr(self.pe, self.enable_port if name == "enable" else name)
+            outer = getattr(self, name)
             if member.flow == wiring.In:
                 m.d.comb += inner.eq(outer)
             else:

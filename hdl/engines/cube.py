@@ -40,10 +40,6 @@ class Cube(Matrix2D):
 
     arch = "cube"
 
-    def __init__(self, config):
-        self.group = config.depth
-        super().__init__(config)
-
     def feed(self, m, a_lanes, b_lanes, advance):
         R, C, D = self.rows, self.cols, self.group
         a, b = (Signal(len(Cat(lanes)), name=name)      # the registered beat, all lanes

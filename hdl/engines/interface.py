@@ -73,6 +73,8 @@ class GemmInterface:
         elif pe.kind == "mixpe":          # integer weights, activations in act, fp32 out
             self.formats = {"s_axis_a_tdata": pe.w_format, "s_axis_b_tdata": pe.act,
                             "m_axis_c_tdata": "fp32"}
+        elif pe.kind == "bitserial":      # activations in act, 4-bit weight codes, fp32 out
+            self.formats = {"s_axis_a_tdata": pe.act, "m_axis_c_tdata": "fp32"}
 
 
 def chain(m, value, length, name, advance):

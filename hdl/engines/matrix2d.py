@@ -43,7 +43,8 @@ class Matrix2D(AccumulatingEngine):
             with m.If(advance):
                 m.d.sync += reg.eq(value)
             return reg
-        a = [register(v, f"a_{i}") for i, v in enumerate(a_lanes)]
-        b = [register(v, f"b_{j}") for j, v in enumerate(b_lanes)]
+        rows, cols = self.row_col_operands(a_lanes, b_lanes)
+        a = [register(v, f"a_{i}") for i, v in enumerate(rows)]
+        b = [register(v, f"b_{j}") for j, v in enumerate(cols)]
         return ([[a[i]] * self.cols for i in range(self.rows)],
                 [list(b) for _ in range(self.rows)])

@@ -47,6 +47,7 @@ class SystolicOS(AccumulatingEngine):
         def chain(value, length, name):
             return chain_registers(m, value, length, name, advance)
 
+        a_lanes, b_lanes = self.row_col_operands(a_lanes, b_lanes)
         # west edge: row i skewed by i (registers a_skew_i_*), then one register per PE
         A = []
         for i in range(R):

@@ -40,6 +40,9 @@ scale : In(16)
     The group's fp16 scale (the closing beat's counts); negative: the ``-`` variant of er/ea.
 clear : In(1)
     This beat starts a new accumulation (the open group is dropped).
+last : In(1)
+    ``serial`` only: this beat closes its group, whatever the group's beat count (an
+    engine's tile ends with it).
 valid : In(1), ready : Out(1)
     The input handshake: a beat transfers at a rising edge where both are 1.
 result : Out(32)
@@ -91,6 +94,31 @@ def _small_int_bits(v, fmt):
         ((m << fmt.man_bits >> e) & ((1 << fmt.man_bits) - 1))
 
 
+def _rom(m, select, rows):
+    """A table: the statements ``rows[k]`` while ``select == k`` (``len(rows)`` = every
+    value of ``select``)."""
+    with m.Switch(select):
+        for k, statements in enumerate(rows):
+            with m.Case(k):
+                m.d.comb += statements
+
+
+def _weight_table(m, code, dtype, entry, width, name):
+    """``entry(d, c)`` for the 4-bit weight ``code`` under the datatype code ``dtype``: one
+    16-row table per datatype, then a choice by the two bits of ``dtype``. (With ``dtype``
+    tied, in an engine's PE cell, the choice folds to one table that still lists every code;
+    one 64-row table on ``Cat(code, dtype)`` would keep only a quarter of its rows.)"""
+    per = []
+    for d, dname in enumerate(dtypes.MIXTURE):
+        sig = Signal(width, name=f"{name}_{dname}")
+        _rom(m, code, [[sig.eq(entry(d, c))] for c in range(16)])
+        per.append(sig)
+    out = Signal(width, name=name)
+    m.d.comb += out.eq(Mux(dtype[1], Mux(dtype[0], per[3], per[2]),
+                           Mux(dtype[0], per[1], per[0])))
+    return out
+
+
 #: ``MAG_TABLE[dtype << 4 | code] = (|v|, v < 0)``
 MAG_TABLE = tuple((abs(v), v < 0) for row in VALUES for v in row)
 
@@ -119,27 +147,62 @@ class BitSerialPe(wiring.Component):
         self.config = config = BitSerialConfig.given(config, **params)
         self.stats = {}
         L = config.lanes
-        super().__init__({"a": In(16 * L), "b": In(4 * L), "dtype": In(2), "scale": In(16),
-                          "clear": In(1), "valid": In(1), "ready": Out(1),
-                          "result": Out(32)})
+        members = {"a": In(16 * L), "b": In(4 * L), "dtype": In(2), "scale": In(16),
+                   "clear": In(1)}
+        if config.datapath == "serial":
+            members["last"] = In(1)
+        super().__init__({**members, "valid": In(1), "ready": Out(1), "result": Out(32)})
         self.formats = {"scale": "fp16", "result": "fp32"}
         self.streams = [{"name": "in", "direction": "input", "valid": "valid",
-                         "ready": "ready", "last": None,
-                         "data": ["a", "b", "dtype", "scale", "clear"], "latency": 0}]
+                         "ready": "ready", "last": None, "data": list(members),
+                         "latency": 0}]
 
     @property
     def latency(self):
         return self.config.latency
 
+    @property
+    def schedule_rule(self):
+        """The engine's beat-cycle rule in words (the manifest's ``engine.beat_cycles``)."""
+        cfg = self.config
+        if cfg.datapath == "parallel":
+            return "1"
+        dtype = cfg.engine_dtype
+        if not cfg.skip_zeros:
+            return str(max(1, bin(DTYPE_MASK[cfg.engine_ties["dtype"]]).count("1")))
+        return (f"max(1, popcount(OR over the beat's b lanes of |value|)), value = the {dtype} "
+                "value of the lane's 4-bit code (tpegen.dtypes: integer units, |value| <= 16)")
+
+    def beat_cycles(self, m, codes):
+        """The cycles of one engine beat whose weights (one per PE that takes it) are the
+        4-bit ``codes`` under the tied ``engine_dtype``: one digit schedule for them all,
+        ``max(1, popcount(mask))`` with ``mask`` the OR of their magnitudes (``skip_zeros``)
+        or the datatype's mask; 1 for the ``parallel`` baseline. A PE of the beat processes
+        its own positions, a subset, within that many cycles. Returns a value of
+        ``range(DIGITS + 1)``."""
+        cfg = self.config
+        if cfg.datapath == "parallel":
+            return Const(1, range(DIGITS + 1))
+        dtype = self.config.engine_ties["dtype"]
+        if not cfg.skip_zeros:
+            return Const(max(1, bin(DTYPE_MASK[dtype]).count("1")), range(DIGITS + 1))
+        mask = 0
+        for n, code in enumerate(codes):
+            mag = Signal(DIGITS, name=f"sched{n}_mag")
+            _rom(m, code, [[mag.eq(MAG_TABLE[dtype << 4 | c][0])] for c in range(16)])
+            mask = mag | mask
+        ones = Signal(range(DIGITS + 1), name="sched_ones")
+        cycles = Signal(range(DIGITS + 1), name="sched_cycles")
+        m.d.comb += [ones.eq(sum(mask[k] for k in range(DIGITS))),
+                     cycles.eq(Mux(ones == 0, 1, ones))]
+        return cycles
+
     def _decode(self, m, code, label):
         """``(mag, neg)``: the weight's magnitude (5 bits) and sign for this beat's dtype."""
-        mag = Signal(DIGITS, name=f"{label}_mag")
-        neg = Signal(name=f"{label}_wneg")
-        with m.Switch(Cat(code, self.dtype)):
-            for index, (value, negative) in enumerate(MAG_TABLE):
-                with m.Case(index):
-                    m.d.comb += [mag.eq(value), neg.eq(int(negative))]
-        return mag, neg
+        return (_weight_table(m, code, self.dtype, lambda d, c: MAG_TABLE[d << 4 | c][0],
+                              DIGITS, f"{label}_mag"),
+                _weight_table(m, code, self.dtype, lambda d, c: int(MAG_TABLE[d << 4 | c][1]),
+                              1, f"{label}_wneg"))
 
     def elaborate(self, platform):
         if self.config.datapath == "parallel":
@@ -160,6 +223,7 @@ class BitSerialPe(wiring.Component):
         first = Signal(name="first")
         rem = Signal(DIGITS, name="rem")
         clear_b = Signal(name="clear_b")
+        last_b = Signal(name="last_b")
         scale_b = Signal(16, name="scale_b")
         flags_b = [Signal(name=f"beat_{n}") for n in ("nan", "pinf", "ninf")]
         lane_a = [Signal(AW, name=f"lane{i}_a") for i in range(L)]
@@ -226,7 +290,7 @@ class BitSerialPe(wiring.Component):
         idx = Signal(count_w, name="beat_index")
         m.d.comb += idx.eq(Mux(start, Mux(clr, 0, count) + 1, count))
         close = Signal(name="close")
-        m.d.comb += close.eq(last & (idx == cfg.steps))
+        m.d.comb += close.eq(last & ((idx == cfg.steps) | last_b))
         fresh_next = Signal(name="fresh_next")
         m.d.comb += fresh_next.eq(fresh | clr)
         nan = Signal(name="sum_nan")
@@ -280,13 +344,11 @@ class BitSerialPe(wiring.Component):
                 ored = ored | x
             m.d.comb += mask.eq(ored)
         else:
-            with m.Switch(self.dtype):
-                for code, bits in enumerate(DTYPE_MASK):
-                    with m.Case(code):
-                        m.d.comb += mask.eq(bits)
+            _rom(m, self.dtype, [[mask.eq(bits)] for bits in DTYPE_MASK])
         with m.If(self.valid & self.ready):
             m.d.sync += new
             m.d.sync += [busy.eq(1), first.eq(1), rem.eq(mask), clear_b.eq(self.clear),
+                         last_b.eq(self.last),
                          scale_b.eq(self.scale),
                          flags_b[0].eq(Cat(*nan_any).any()),
                          flags_b[1].eq(Cat(*pinf_any).any()),
@@ -308,11 +370,8 @@ class BitSerialPe(wiring.Component):
         m.d.comb += x.eq(Mux(self.clear, 0, acc))
         for i in range(cfg.lanes):
             code = self.b[4 * i:4 * (i + 1)]
-            w16 = Signal(16, name=f"lane{i}_v")
-            with m.Switch(Cat(code, self.dtype)):
-                for index, row_value in enumerate(v for row in VALUES for v in row):
-                    with m.Case(index):
-                        m.d.comb += w16.eq(vbits[int(row_value) + 16])
+            w16 = _weight_table(m, code, self.dtype, lambda d, c: vbits[int(VALUES[d][c]) + 16],
+                                16, f"lane{i}_v")
             wf = Signal(fF.width, name=f"lane{i}_w")
             m.d.comb += wf.eq(datapath(m, deq, w16, self.scale,
                                        Const(1 << (fF.width - 1), fF.width)))

@@ -72,14 +72,24 @@ result : Out(cols * acc_width)
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from tpegen.config import LutPeConfig
 
 from ..arith import BitMatrix, add_product, final_add, reduce_matrix
 
-__all__ = ["LutPe", "mirror", "table_width"]
+__all__ = ["LutPe", "LutWordPe", "lut_pe", "mirror", "table_width"]
+
+
+def lut_pe(config, *, terms=1):
+    """The generator of the registry's ``lut`` kind: :class:`LutPe`, or with ``terms`` = K
+    products per beat (an engine's PE) :class:`LutWordPe`."""
+    if terms == 1:
+        return LutPe(config)
+    if terms != config.k:
+        raise ValueError(f"terms={terms}: the LUT PE's beat has k={config.k} products")
+    return LutWordPe(config)
 
 
 def mirror(m, index, K):
@@ -303,3 +313,87 @@ class LutPe(wiring.Component):
             columns.append(matrix)
         self.stats["rows_per_column"] = K
         return columns
+
+
+class LutWordPe(wiring.Component):
+    """The LUT PE as an engine's PE: one beat of K activations and K whole weights (one
+    column, ``cols`` = 1), its n bit-planes fed to :class:`LutPe` from a register in the n
+    cycles after the beat (the spec: :class:`golden.pe.lut.LutWordPeArray`).
+
+    At the beat's edge (``valid`` and ``ready``) the table loads from ``a`` and the weights
+    are registered; in each of the next n cycles one plane (bit ``p`` of every weight)
+    indexes it and the accumulator adds the plane's product (``clear`` of the beat applies
+    to the first). ``ready`` is low while planes remain after this cycle, so a beat every n
+    cycles keeps the table busy: the next beat's ``load`` comes with the last plane, which
+    still reads the previous table (:class:`LutPe`). An engine presents each beat for n
+    cycles (:meth:`beat_cycles`, the schedule shared by the array).
+
+    Members
+    -------
+    a : In(ArrayLayout(a_width, k))
+        The beat's K activations (signed lanes with ``a_signed``).
+    b : In(ArrayLayout(w_width, k))
+        The beat's K weights, one column (signed lanes with ``w_signed``).
+    clear : In(1)
+        The beat starts a new accumulation.
+    valid : In(1), ready : Out(1)
+        The beat's handshake.
+    result : Out(acc_width)
+        The accumulator (signed with signed operands), :attr:`latency` edge after each
+        plane.
+    """
+
+    def __init__(self, config=None, **params):
+        self.config = c = LutPeConfig.given(config, **params)
+        if c.cols != 1:
+            raise ValueError(f"cols={c.cols}: the word PE has one column")
+        self.stats = {}
+        # (the lanes' signedness: the manifest's formats, int8 / int4 lanes of an engine)
+        a_lane = signed(c.a_width) if c.a_signed else c.a_width
+        w_lane = signed(c.w_width) if c.w_signed else c.w_width
+        super().__init__({"a": In(data.ArrayLayout(a_lane, c.k)),
+                          "b": In(data.ArrayLayout(w_lane, c.k)), "clear": In(1),
+                          "valid": In(1), "ready": Out(1),
+                          "result": Out(signed(c.acc_width) if c.a_signed or c.w_signed
+                                        else c.acc_width)})
+
+    @property
+    def latency(self):
+        return self.config.latency
+
+    @property
+    def schedule_rule(self):
+        """The engine's beat-cycle rule (the manifest's ``engine.beat_cycles``): n."""
+        return str(self.config.w_width)
+
+    def beat_cycles(self, m, codes):
+        """Cycles of one engine beat: the n planes, whatever the weights."""
+        n = self.config.w_width
+        return Const(n, range(n + 1))
+
+    def elaborate(self, platform):
+        c = self.config
+        m = Module()
+        n, K = c.w_width, c.k
+        m.submodules.lut = lut = LutPe(c)
+        weights = Signal(K * n, name="weights")
+        busy = Signal(name="busy")
+        plane = Signal(range(n), name="word_plane")
+        clear_b = Signal(name="clear_b")
+        take = Signal(name="take")
+        m.d.comb += [self.ready.eq(~busy | (plane == n - 1)),
+                     take.eq(self.valid & self.ready),
+                     lut.a.eq(self.a.as_value()), lut.load.eq(take),
+                     lut.enable.eq(busy), lut.clear.eq(busy & clear_b & (plane == 0)),
+                     lut.b.eq(Cat(weights[k * n:(k + 1) * n].bit_select(plane, 1)
+                                  for k in range(K))),
+                     self.result.eq(lut.result)]
+        with m.If(busy):
+            m.d.sync += plane.eq(Mux(plane == n - 1, 0, plane + 1))
+            with m.If(plane == n - 1):
+                m.d.sync += busy.eq(0)
+        with m.If(take):
+            m.d.sync += [weights.eq(self.b.as_value()), busy.eq(1), plane.eq(0),
+                         clear_b.eq(self.clear)]
+        self.stats.update(lut.stats)
+        return m

@@ -69,7 +69,8 @@ class EngineScoreboard:
         self.lanes_in, self.lanes_out, self.state_lanes = lanes_in, lanes_out, state_lanes
         self.cols = cols
         self.trace = None
-        if isinstance(model, AccumulatingEngine) and hasattr(model, "min_spacing"):
+        if (isinstance(model, AccumulatingEngine) and hasattr(model, "min_spacing")
+                and not model.multi_cycle):     # (multi-cycle beats: the per-cycle model)
             from golden.engines.trace import TraceModel
             self.trace = TraceModel(model)
         self.inputs, self.outputs = [], []
