@@ -91,6 +91,7 @@ bench: setup
 	$(PY) bench/sim_throughput.py
 	$(PY) bench/qor_pe.py
 	$(PY) bench/quant_error.py
+	$(PY) bench/digit_schedule.py
 
 clean:
 	rm -rf build out

@@ -10,7 +10,9 @@ Stimulus phases (one seeded generator; the seed is logged):
 ``pairs``        int8 activations: every weight x every activation once (4,096 pairs for
                  int4, 65,536 for int8 weights); fp16/bf16: every weight x every sign and
                  exponent code x four significands (0, 1, the largest, one random), so every
-                 shift of the product and every special. Each cycle is its own group
+                 shift of the product and every special (8-bit weights: every weight with
+                 every fp16 class, with 64 of the 256 bf16 classes, every class with 64
+                 weights: ``FP_PAIRS``). Each cycle is its own group
                  (``clear`` and ``last`` every cycle), so ``result`` is that one product
                  dequantized; the scale cycles through a small set of fp16 values.
 ``groups``       realistic streams: activations from a normal distribution with outlier
@@ -38,8 +40,8 @@ from testbenches.common.tb import (Check, CycleScoreboard, Driver, Monitor, Port
 SCALES = np.float16([1.0, -1.0, 0.75, 2.0 ** -10, 3.5e3, 0.0]).view(np.uint16).astype(np.int64)
 
 
-#: fp activations: pairs above this many (8-bit weights) pair every weight with every
-#: sign/exponent class once instead of with every class x four significands
+#: fp activations: pairs above this many (8-bit weights) become a Latin pairing of weights
+#: and sign/exponent classes, at most this many (the golden model dequantizes every pair)
 FP_PAIRS = 16384
 #: random group cycles at most (the golden model steps ~120 us a cycle)
 GROUP_CYCLES = 30000
@@ -87,12 +89,13 @@ def stimulus(cfg, rng, random_cycles, quick):
         acts = (classes[:, None] | mans[None]).ravel()
     w, b = (x.ravel() for x in np.meshgrid(weights, acts, indexing="ij"))
     if cfg.act != "int8" and w.size > FP_PAIRS:
-        # 8-bit weights x fp: every weight with every class once (a Latin pairing of the
-        # rotated class list), the significands drawn from the four
-        n_cls = len(classes)
-        wi = np.repeat(weights, n_cls)
-        ci = (np.tile(np.arange(n_cls), len(weights)) + wi) % n_cls
-        w, b = wi, classes[ci] | rng.choice(mans, wi.size)
+        # 8-bit weights x fp: pair t is weight t mod 2**W with class (t + t div 2**W) mod
+        # n_cls (a Latin pairing: every weight meets min(n_cls, FP_PAIRS / 2**W) classes,
+        # every class as many weights), the significands drawn from the four
+        n_cls, n_w = len(classes), len(weights)
+        t = np.arange(min(n_w * n_cls, FP_PAIRS))
+        wi, ci = t % n_w, (t + t // n_w) % n_cls
+        w, b = weights[wi], classes[ci] | rng.choice(mans, wi.size)
     if quick:
         keep = rng.permutation(w.size)[:2048]
         w, b = w[keep], b[keep]
