@@ -332,6 +332,8 @@ def bitserial_streams(cfg, cycles, seed):
     pick = lambda x: [int(v) for v in np.asarray(x, dtype=object)[index]]  # noqa: E731
     cols = {"a": pick(a), "b": pick(w), "dtype": pick(dtype), "scale": pick(scale),
             "clear": pick(clear), "valid": [1] * cycles}
+    if cfg.datapath == "serial":
+        cols["last"] = [0] * cycles        # groups closed by their count (G / L beats)
     return {"mixture": (cols, macs)}
 
 
