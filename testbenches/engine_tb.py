@@ -81,20 +81,21 @@ def _products(cfg, tiles):
             macs = PeArray(registry.vector_model(pe, (R, C), **({"terms": T} if T > 1 else {})),
                            pe, (R, C))
             macs.reset()
-            ready = getattr(macs.model, "ready", None)     # a PE with a handshake
+            zero = np.zeros((R, C), np.int64)
+            handshake = hasattr(macs.model, "ready")     # the bit-serial PE
+
+            def until_ready():            # idle edges while the PE works through its digits
+                while handshake and not np.all(macs.model.ready):
+                    macs.tick(zero, zero, False, False)
             for g in range(steps):
                 a = np.broadcast_to(A[:, None, g * T:(g + 1) * T], (R, C, T))
                 b = np.broadcast_to(B[g * T:(g + 1) * T].T[None], (R, C, T))
-                while ready is not None and not np.all(macs.model.ready):
-                    macs.tick(a[..., 0], b[..., 0], False, False)
+                until_ready()
                 macs.tick(a[..., 0] if T == 1 else a, b[..., 0] if T == 1 else b,
                           g == 0, True, g == steps - 1)
             if macs.takes is not None:     # the group PEs: the last group's dequantization
-                zero = np.zeros((R, C), np.int64)
-                ready = getattr(macs.model, "ready", None)
-                while ready is not None and not np.all(macs.model.ready):
-                    macs.tick(zero, zero, False, False)   # (the bit-serial PE's digits)
-                for _ in range(getattr(pe, "engine_latency", pe.latency) - 1):
+                until_ready()
+                for _ in range(pe.engine_latency - 1):
                     macs.tick(zero, zero, False, False)
             out.append(macs.result().astype(object))
     return out

@@ -317,6 +317,12 @@ class Config:
     def default_name(self):
         raise NotImplementedError
 
+    @property
+    def engine_latency(self):
+        """The unit's latency as an engine's PE (docs/engines.md): its ``latency``, unless a
+        PE whose beats take several cycles says otherwise."""
+        return self.latency
+
     @classmethod
     def given(cls, config=None, **params):
         """``config``, or a new configuration from keyword ``params`` (not both): what the

@@ -122,7 +122,7 @@ class AccumulatingEngine:
         self.config = config
         self.group = config.terms       # the cube's D, the LUT PE's K products per beat
         self.R, self.C = config.rows, config.cols
-        self.L = getattr(config.pe, "engine_latency", config.pe.latency)
+        self.L = config.pe.engine_latency
         self.pes = pes
         R, C, D = self.R, self.C, self.group
         self.a_count, self.b_count = R * D, D * C

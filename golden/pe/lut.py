@@ -73,8 +73,10 @@ __all__ = ["lanes", "pack_lanes", "bit_planes", "plane_coefficient", "half_table
 
 
 def _natural(x, bits, signed):
-    x &= (1 << bits) - 1
-    return x - (1 << bits) if signed and x >> (bits - 1) else x
+    """The ``bits``-bit pattern(s) ``x`` (a Python integer or an int64 array) as natural
+    integers: two's complement if ``signed``."""
+    x = x & ((1 << bits) - 1)
+    return x - (((x >> (bits - 1)) & 1) << bits) if signed else x
 
 
 def lanes(word, cfg):
@@ -266,11 +268,6 @@ class LutWordPeArray:
         """Cycles of one engine beat: n, whatever the weights."""
         return self.config.w_width
 
-    @staticmethod
-    def _natural(bits, width, signed):
-        bits = np.asarray(bits, np.int64) & ((1 << width) - 1)
-        return bits - ((bits >> (width - 1)) << width) if signed else bits
-
     def tick(self, a, b, clear, valid):
         cfg, s = self.config, self.shape
         ready = self.ready
@@ -290,10 +287,10 @@ class LutWordPeArray:
         # a beat
         take = np.broadcast_to(np.asarray(valid, bool), s) & ready
         t = take[..., None]
-        a = np.broadcast_to(self._natural(a, cfg.a_width, cfg.a_signed), s + (cfg.k,))
-        b = np.broadcast_to(np.asarray(b, np.int64) & ((1 << cfg.w_width) - 1), s + (cfg.k,))
-        self.acts = np.where(t, a, self.acts)
-        self.weights = np.where(t, self._natural(b, cfg.w_width, cfg.w_signed), self.weights)
+        a = _natural(np.asarray(a, np.int64), cfg.a_width, cfg.a_signed)
+        b = _natural(np.asarray(b, np.int64), cfg.w_width, cfg.w_signed)
+        self.acts = np.where(t, np.broadcast_to(a, s + (cfg.k,)), self.acts)
+        self.weights = np.where(t, np.broadcast_to(b, s + (cfg.k,)), self.weights)
         self.busy = self.busy | take
         self.plane = np.where(take, 0, self.plane)
         self.clear_b = np.where(take, np.broadcast_to(np.asarray(clear, bool), s), self.clear_b)

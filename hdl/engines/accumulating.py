@@ -150,7 +150,6 @@ class AccumulatingEngine(GemmInterface, wiring.Component):
         """The beat's operands per row of A and per column of B: ``(rows, cols)``, R and C
         values; with ``group`` D > 1, row ``i`` is lanes ``i*D .. i*D + D-1`` and column
         ``j`` lanes ``d*C + j`` for ``d = 0..D-1``, concatenated (docs/engines.md)."""
-        from amaranth.hdl import Cat
         R, C, D = self.rows, self.cols, self.group
         if D == 1:
             return list(a_lanes), list(b_lanes)

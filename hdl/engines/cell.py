@@ -17,10 +17,10 @@ ce : In(1)
     PE's ``ready``) stay inside the cell; inputs the engine does not drive are tied inside
     it to the configuration's ``engine_ties`` (the group PEs' scale 1.0, zero point 0,
     datatype), so that synthesis of the cell alone (the hierarchical flow) folds them as
-    flat synthesis of the engine does. A PE
-    with a ``valid`` input instead of ``enable`` (the bit-serial PE) takes ``enable`` there:
-    the engine presents a beat for as many cycles as its shared digit schedule needs
-    (:meth:`PeCell.beat_cycles`), so the PE is always ready for the next.
+    flat synthesis of the engine does. A PE with a ``valid`` input instead of ``enable``
+    (the bit-serial and LUT word PEs) takes ``enable`` there: the engine presents a beat for
+    as many cycles as its shared digit schedule needs (:meth:`PeCell.beat_cycles`), so the
+    PE is always ready for the next.
 """
 
 from amaranth.hdl import EnableInserter, Module
@@ -70,7 +70,7 @@ class PeCell(wiring.Component):
         """The PE's latency in an engine, in enabled clock edges, from a beat's cycle to its
         effect on ``result`` (the configuration's ``engine_latency`` where it differs from
         the stand-alone ``latency``)."""
-        return getattr(self.config, "engine_latency", self.pe.latency)
+        return self.config.engine_latency
 
     def beat_cycles(self, m, b_lanes):
         """Cycles one beat occupies (logic in the engine's module ``m``, from the beat's

@@ -22,8 +22,6 @@ As :class:`~hdl.engines.accumulating.AccumulatingEngine`, with ``s_axis_a_tdata`
 (lane ``d*C + j`` = ``B[Dt + d][j]``).
 """
 
-from amaranth.hdl import Cat, Signal
-
 from .matrix2d import Matrix2D
 
 __all__ = ["Cube"]
@@ -39,15 +37,5 @@ class Cube(Matrix2D):
     """
 
     arch = "cube"
-
-    def feed(self, m, a_lanes, b_lanes, advance):
-        R, C, D = self.rows, self.cols, self.group
-        a, b = (Signal(len(Cat(lanes)), name=name)      # the registered beat, all lanes
-                for lanes, name in ((a_lanes, "a_beat"), (b_lanes, "b_beat")))
-        with m.If(advance):
-            m.d.sync += [a.eq(Cat(a_lanes)), b.eq(Cat(b_lanes))]
-        wa, wb = self.a_shape.width, self.b_shape.width
-        rows = [a[i * D * wa:(i + 1) * D * wa] for i in range(R)]
-        cols = [Cat(b[(d * C + j) * wb:(d * C + j + 1) * wb] for d in range(D))
-                for j in range(C)]
-        return [[rows[i]] * C for i in range(R)], [list(cols) for _ in range(R)]
+    # (the feed is Matrix2D's: AccumulatingEngine.row_col_operands groups the D lanes of
+    # each row of A and each column of B)

@@ -161,17 +161,25 @@ class BitSerialPe(wiring.Component):
     def latency(self):
         return self.config.latency
 
+    def _fixed_cycles(self):
+        """Cycles of every engine beat when they do not depend on the weights (``parallel``:
+        1; no ``skip_zeros``: the tied datatype's positions), else ``None``."""
+        cfg = self.config
+        if cfg.datapath == "parallel":
+            return 1
+        if not cfg.skip_zeros:
+            return max(1, bin(DTYPE_MASK[cfg.engine_ties["dtype"]]).count("1"))
+        return None
+
     @property
     def schedule_rule(self):
         """The engine's beat-cycle rule in words (the manifest's ``engine.beat_cycles``)."""
-        cfg = self.config
-        if cfg.datapath == "parallel":
-            return "1"
-        dtype = cfg.engine_dtype
-        if not cfg.skip_zeros:
-            return str(max(1, bin(DTYPE_MASK[cfg.engine_ties["dtype"]]).count("1")))
-        return (f"max(1, popcount(OR over the beat's b lanes of |value|)), value = the {dtype} "
-                "value of the lane's 4-bit code (tpegen.dtypes: integer units, |value| <= 16)")
+        fixed = self._fixed_cycles()
+        if fixed is not None:
+            return str(fixed)
+        return (f"max(1, popcount(OR over the beat's b lanes of |value|)), value = the "
+                f"{self.config.engine_dtype} value of the lane's 4-bit code (tpegen.dtypes: "
+                "integer units, |value| <= 16)")
 
     def beat_cycles(self, m, codes):
         """The cycles of one engine beat whose weights (one per PE that takes it) are the
@@ -180,12 +188,10 @@ class BitSerialPe(wiring.Component):
         or the datatype's mask; 1 for the ``parallel`` baseline. A PE of the beat processes
         its own positions, a subset, within that many cycles. Returns a value of
         ``range(DIGITS + 1)``."""
-        cfg = self.config
-        if cfg.datapath == "parallel":
-            return Const(1, range(DIGITS + 1))
+        fixed = self._fixed_cycles()
+        if fixed is not None:
+            return Const(fixed, range(DIGITS + 1))
         dtype = self.config.engine_ties["dtype"]
-        if not cfg.skip_zeros:
-            return Const(max(1, bin(DTYPE_MASK[dtype]).count("1")), range(DIGITS + 1))
         mask = 0
         for n, code in enumerate(codes):
             mag = Signal(DIGITS, name=f"sched{n}_mag")
